@@ -1,0 +1,76 @@
+//! # store-core
+//!
+//! Typed client-side caches for watch-based sources — the runtime-free half of
+//! *typed watch cache*: keys, stores, indexes, queues and a Kubernetes-wire-compatible
+//! [`Status`].
+//!
+//! Every container is generic over `T: `[`Keyed`]: the object computes its own key
+//! (usually through `#[derive(Keyed)]`), so nothing is keyed by formatted strings and
+//! no key function can fail at run time.
+//!
+//! ```
+//! use store_core::{Keyed, ObjectName, ObjectRef, Status};
+//!
+//! #[derive(Keyed)]
+//! #[keyed(namespace = "metadata.namespace", name = "metadata.name")]
+//! struct ConfigMap {
+//!     metadata: ObjectMeta,
+//!     data: std::collections::BTreeMap<String, String>,
+//! }
+//!
+//! struct ObjectMeta {
+//!     namespace: Option<String>,
+//!     name: String,
+//! }
+//!
+//! let cm = ConfigMap {
+//!     metadata: ObjectMeta { namespace: Some("default".into()), name: "app".into() },
+//!     data: Default::default(),
+//! };
+//! assert_eq!(cm.key(), ObjectName::namespaced("default", "app"));
+//! assert_eq!(cm.key().as_ref(), ObjectRef::namespaced("default", "app"));
+//!
+//! let missing = Status::not_found("configmaps", "app");
+//! assert!(missing.is_not_found());
+//! assert_eq!(missing.code, 404);
+//! ```
+//!
+//! ## Map
+//!
+//! - [`keyed`]: the [`Keyed`] trait, [`ObjectName`] and its borrowed [`ObjectRef`].
+//! - [`index`]: [`IndexDef`] and [`IndexValues`], secondary index definitions.
+//! - [`status`]: [`Status`], the typed, wire-compatible Kubernetes error.
+//! - [`error`]: [`Error`], what this crate's operations report.
+//!
+//! ## Features
+//!
+//! - `derive` (default): re-exports `#[derive(Keyed)]`, so `use store_core::Keyed;`
+//!   brings both the trait and the derive.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod index;
+pub mod keyed;
+pub mod status;
+
+pub use error::Error;
+pub use index::{IndexDef, IndexValues, NAMESPACE_INDEX};
+pub use keyed::{Keyed, ObjectName, ObjectRef};
+pub use status::{Status, StatusCause, StatusDetails, StatusReason};
+
+/// The derive: `#[derive(Keyed)]` (see [`Keyed`]).
+#[cfg(feature = "derive")]
+pub use store_derive::Keyed;
+
+pub use equivalent::Equivalent;
+
+#[doc(hidden)]
+pub mod __private {
+    //! Paths the derive's generated code uses; not part of the public API.
+    pub use crate::keyed::derive_support::{
+        cluster_name, namespace_values, object_name, KeyString,
+    };
+    pub use serde;
+}
