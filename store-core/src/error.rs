@@ -16,4 +16,29 @@ pub enum Error {
         /// Why it was rejected.
         reason: &'static str,
     },
+
+    /// A query named an index that is not registered.
+    #[error("unknown index {name:?}")]
+    UnknownIndex {
+        /// The index name asked for.
+        name: String,
+    },
+
+    /// An index was registered under a name that is already taken.
+    #[error("index {name:?} is already registered")]
+    DuplicateIndex {
+        /// The index name.
+        name: String,
+    },
+
+    /// An index function panicked; the write that ran it did not happen.
+    #[error("index function {index:?} panicked on object {key}: {message}")]
+    IndexFunctionPanicked {
+        /// The index whose function panicked.
+        index: String,
+        /// The key of the object it panicked on (its `Display`).
+        key: String,
+        /// The panic message.
+        message: String,
+    },
 }

@@ -8,8 +8,14 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
+use std::hash::Hash;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::Arc;
+
+use dashmap::DashMap;
+
+use crate::{Error, Keyed, Store};
 
 /// The name of the index every `ObjectName`-keyed type gets without asking:
 /// objects by namespace (cluster-scoped objects are in no namespace value).
@@ -224,6 +230,219 @@ impl<K: fmt::Display, V: fmt::Display> IndexValues for BTreeMap<K, V> {
 impl<K: fmt::Display, V: fmt::Display, S> IndexValues for HashMap<K, V, S> {
     fn push_index_values(&self, out: &mut Vec<String>) {
         out.extend(self.iter().map(|(key, value)| format!("{key}={value}")));
+    }
+}
+
+/// A [`Store`] with secondary indexes: client-go's `Indexer`, typed.
+///
+/// Queries name an index (an unknown name is [`Error::UnknownIndex`]) and a value
+/// (an unknown value is an empty result). A value whose last object leaves it
+/// disappears from the index. Once a write returns, every index agrees with the
+/// store. Indexes added to a non-empty store are back-filled before `add_index`
+/// returns.
+///
+/// ```
+/// use store_core::{Cache, Indexer, Keyed, Store, NAMESPACE_INDEX};
+///
+/// #[derive(Keyed)]
+/// #[keyed(namespace = "namespace", name = "name")]
+/// struct Pod {
+///     namespace: String,
+///     name: String,
+///     #[index]
+///     node: Option<String>,
+/// }
+///
+/// let pods = Cache::<Pod>::new();
+/// pods.add(Pod { namespace: "web".into(), name: "a".into(), node: Some("n1".into()) })?;
+/// pods.add(Pod { namespace: "web".into(), name: "b".into(), node: Some("n2".into()) })?;
+/// pods.add(Pod { namespace: "db".into(), name: "c".into(), node: Some("n1".into()) })?;
+///
+/// assert_eq!(pods.by_index("node", "n1")?.len(), 2);
+/// let keys: Vec<String> = pods.index_keys(NAMESPACE_INDEX, "web")?.iter().map(|k| k.to_string()).collect();
+/// assert_eq!(keys, ["web/a", "web/b"]);
+/// assert_eq!(pods.list_index_values("node")?, ["n1", "n2"]);
+/// assert!(pods.by_index("node", "n9")?.is_empty());
+/// assert!(pods.by_index("zone", "x").is_err());
+/// # Ok::<(), store_core::Error>(())
+/// ```
+pub trait Indexer<T: Keyed>: Store<T> {
+    /// Registers an index and back-fills it from the current content.
+    ///
+    /// Fails with [`Error::DuplicateIndex`] when the name is taken, and with
+    /// [`Error::IndexFunctionPanicked`] when the function panics on a stored object
+    /// (the index is then not added).
+    fn add_index(&self, def: IndexDef<T>) -> Result<(), Error>;
+
+    /// The names of the registered indexes, sorted.
+    fn index_names(&self) -> Vec<String>;
+
+    /// The objects filed under `value` in `index`, in no particular order.
+    fn by_index(&self, index: &str, value: &str) -> Result<Vec<Arc<T>>, Error>;
+
+    /// The keys filed under `value` in `index`, sorted.
+    fn index_keys(&self, index: &str, value: &str) -> Result<Vec<T::Key>, Error>;
+
+    /// The distinct values present in `index`, sorted.
+    fn list_index_values(&self, index: &str) -> Result<Vec<String>, Error>;
+
+    /// The objects sharing at least one `index` value with `probe` (client-go's
+    /// `Index`): `probe` need not be stored. Each object appears once.
+    fn matching(&self, index: &str, probe: &T) -> Result<Vec<Arc<T>>, Error>;
+}
+
+/// Registers a type's default indexes on a new, empty store: a clash of names keeps
+/// the first and is logged (the derive rejects clashes at compile time; only a
+/// hand-written `Keyed::indexes` can produce one).
+pub(crate) fn register_defaults<T: Keyed, S: Indexer<T>>(store: &S, defs: Vec<IndexDef<T>>) {
+    for def in defs {
+        if let Err(error) = store.add_index(def) {
+            tracing::error!(%error, "ignoring a default index of the stored type");
+        }
+    }
+}
+
+/// Runs an index function, turning a panic into [`Error::IndexFunctionPanicked`].
+pub(crate) fn guarded_values<T: Keyed>(
+    def: &IndexDef<T>,
+    obj: &T,
+    key: &T::Key,
+) -> Result<Vec<String>, Error> {
+    catch_unwind(AssertUnwindSafe(|| def.values(obj))).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic payload".to_owned());
+        tracing::error!(index = %def.name(), %key, %message, "index function panicked");
+        Error::IndexFunctionPanicked {
+            index: def.name().to_owned(),
+            key: key.to_string(),
+            message,
+        }
+    })
+}
+
+/// The values of `obj` for every index in `defs`, or the first panic.
+pub(crate) fn values_for_all<'a, T: Keyed + 'a>(
+    defs: impl IntoIterator<Item = &'a IndexDef<T>>,
+    obj: &T,
+    key: &T::Key,
+) -> Result<Vec<Vec<String>>, Error> {
+    defs.into_iter()
+        .map(|def| guarded_values(def, obj, key))
+        .collect()
+}
+
+/// One index's value → keys map, whatever holds it (a plain map under the cache's
+/// lock, or a sharded map).
+pub(crate) trait Postings<K> {
+    /// Files `key` under `value`.
+    fn insert(&mut self, value: &str, key: &K);
+    /// Takes `key` out of `value`, dropping the value when its set empties.
+    fn remove(&mut self, value: &str, key: &K);
+    /// Takes `key` out of every value: the slow path when the old values of an
+    /// object cannot be computed (its index function panicked).
+    fn remove_everywhere(&mut self, key: &K);
+}
+
+/// Moves `key` from its `old` values to its `new` ones, touching only what changed.
+/// `old` is `None` for an insert, `Some(Err(_))` when the old values could not be
+/// computed (then the key is removed from every value first).
+pub(crate) fn reindex<K, P: Postings<K>>(
+    postings: &mut P,
+    key: &K,
+    old: Option<Result<Vec<String>, Error>>,
+    new: &[String],
+) {
+    match old {
+        None => new.iter().for_each(|value| postings.insert(value, key)),
+        Some(Ok(old)) => {
+            old.iter()
+                .filter(|value| !new.contains(value))
+                .for_each(|value| postings.remove(value, key));
+            new.iter()
+                .filter(|value| !old.contains(value))
+                .for_each(|value| postings.insert(value, key));
+        }
+        Some(Err(_)) => {
+            postings.remove_everywhere(key);
+            new.iter().for_each(|value| postings.insert(value, key));
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone, S: std::hash::BuildHasher> Postings<K>
+    for hashbrown::HashMap<String, hashbrown::HashSet<K, S>, S>
+where
+    S: Default,
+{
+    fn insert(&mut self, value: &str, key: &K) {
+        match self.get_mut(value) {
+            Some(keys) => {
+                keys.insert(key.clone());
+            }
+            None => {
+                let mut keys = hashbrown::HashSet::with_hasher(S::default());
+                keys.insert(key.clone());
+                self.insert(value.to_owned(), keys);
+            }
+        }
+    }
+
+    fn remove(&mut self, value: &str, key: &K) {
+        if let Some(keys) = self.get_mut(value) {
+            keys.remove(key);
+            if keys.is_empty() {
+                self.remove(value);
+            }
+        }
+    }
+
+    fn remove_everywhere(&mut self, key: &K) {
+        self.retain(|_, keys| {
+            keys.remove(key);
+            !keys.is_empty()
+        });
+    }
+}
+
+/// A sharded value → keys map, for [`ShardedCache`](crate::ShardedCache).
+pub(crate) struct ShardedPostings<'a, K: Hash + Eq, S: std::hash::BuildHasher + Clone>(
+    pub(crate) &'a DashMap<String, hashbrown::HashSet<K, S>, S>,
+);
+
+impl<K, S> Postings<K> for ShardedPostings<'_, K, S>
+where
+    K: Hash + Eq + Clone,
+    S: std::hash::BuildHasher + Clone + Default,
+{
+    fn insert(&mut self, value: &str, key: &K) {
+        match self.0.get_mut(value) {
+            Some(mut keys) => {
+                keys.insert(key.clone());
+            }
+            None => {
+                self.0
+                    .entry(value.to_owned())
+                    .or_insert_with(|| hashbrown::HashSet::with_hasher(S::default()))
+                    .insert(key.clone());
+            }
+        }
+    }
+
+    fn remove(&mut self, value: &str, key: &K) {
+        self.0.remove_if_mut(value, |_, keys| {
+            keys.remove(key);
+            keys.is_empty()
+        });
+    }
+
+    fn remove_everywhere(&mut self, key: &K) {
+        self.0.retain(|_, keys| {
+            keys.remove(key);
+            !keys.is_empty()
+        });
     }
 }
 

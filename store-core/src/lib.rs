@@ -38,7 +38,10 @@
 //! ## Map
 //!
 //! - [`keyed`]: the [`Keyed`] trait, [`ObjectName`] and its borrowed [`ObjectRef`].
-//! - [`index`]: [`IndexDef`] and [`IndexValues`], secondary index definitions.
+//! - [`store`]: the [`Store`] contract; [`cache`] and [`sharded`] its two backends,
+//!   [`Cache`] (one lock, fully consistent) and [`ShardedCache`] (DashMap shards).
+//! - [`index`]: [`Indexer`], [`IndexDef`] and [`IndexValues`]: typed secondary indexes.
+//! - [`resource_version`]: [`ResourceVersion`], the opaque version of a source's state.
 //! - [`status`]: [`Status`], the typed, wire-compatible Kubernetes error.
 //! - [`error`]: [`Error`], what this crate's operations report.
 //!
@@ -50,15 +53,23 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod cache;
 pub mod error;
 pub mod index;
 pub mod keyed;
+pub mod resource_version;
+pub mod sharded;
 pub mod status;
+pub mod store;
 
+pub use cache::Cache;
 pub use error::Error;
-pub use index::{IndexDef, IndexValues, NAMESPACE_INDEX};
+pub use index::{IndexDef, IndexValues, Indexer, NAMESPACE_INDEX};
 pub use keyed::{Keyed, ObjectName, ObjectRef};
+pub use resource_version::ResourceVersion;
+pub use sharded::ShardedCache;
 pub use status::{Status, StatusCause, StatusDetails, StatusReason};
+pub use store::{Removed, Store};
 
 /// The derive: `#[derive(Keyed)]` (see [`Keyed`]).
 #[cfg(feature = "derive")]

@@ -1,0 +1,343 @@
+//! [`Cache`]: one lock around one map — the simple, fully consistent backend.
+
+use std::fmt;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use equivalent::Equivalent;
+use hashbrown::{HashMap, HashSet};
+use parking_lot::RwLock;
+
+use crate::index::{guarded_values, reindex, values_for_all, IndexDef, Indexer};
+use crate::store::{Removed, Store};
+use crate::{Error, Keyed, ResourceVersion};
+
+type Postings<K> = HashMap<String, HashSet<K>>;
+
+/// A [`Store`] and [`Indexer`] behind one `parking_lot::RwLock<HashMap<Key, Arc<T>>>`.
+///
+/// Every operation, indexes included, happens under the one lock, so a reader always
+/// sees a state that existed between two writes: in particular [`replace`](Store::replace)
+/// builds the new map aside and swaps it in, and no reader ever sees a half-replaced
+/// store. Writers exclude each other and readers; reads run in parallel. Reads hold
+/// the lock only to clone `Arc`s out.
+///
+/// Starts with the indexes of [`Keyed::indexes`] (the namespace index for
+/// `ObjectName`-keyed types, the `#[index]` fields of a derived type).
+///
+/// ```
+/// use store_core::{Cache, Keyed, ObjectRef, Store};
+///
+/// #[derive(Keyed)]
+/// #[keyed(namespace = "namespace", name = "name")]
+/// struct Secret { namespace: String, name: String }
+///
+/// let cache = Cache::new();
+/// let reader = cache.clone(); // a handle on the same data
+/// cache.add(Secret { namespace: "ns".into(), name: "token".into() })?;
+/// // look up by a borrowed key: no allocation
+/// assert!(reader.get(&ObjectRef::namespaced("ns", "token")).is_some());
+/// # Ok::<(), store_core::Error>(())
+/// ```
+pub struct Cache<T: Keyed> {
+    inner: Arc<RwLock<Inner<T>>>,
+}
+
+struct Inner<T: Keyed> {
+    items: HashMap<T::Key, Arc<T>>,
+    indexes: Vec<CacheIndex<T>>,
+    resource_version: Option<ResourceVersion>,
+}
+
+struct CacheIndex<T: Keyed> {
+    def: IndexDef<T>,
+    postings: Postings<T::Key>,
+}
+
+impl<T: Keyed + Send + Sync + 'static> Cache<T> {
+    /// An empty cache with the type's own indexes ([`Keyed::indexes`]).
+    ///
+    /// Should a hand-written `indexes()` name two indexes alike, the first is kept
+    /// and the clash is logged as an error (`with_indexes` reports it instead).
+    pub fn new() -> Self {
+        let cache = Self::bare();
+        crate::index::register_defaults(&cache, T::indexes());
+        cache
+    }
+
+    fn bare() -> Self {
+        Cache {
+            inner: Arc::new(RwLock::new(Inner {
+                items: HashMap::new(),
+                indexes: Vec::new(),
+                resource_version: None,
+            })),
+        }
+    }
+
+    /// An empty cache with exactly these indexes (none of the type's defaults).
+    /// Fails with [`Error::DuplicateIndex`] when two share a name.
+    pub fn with_indexes(defs: impl IntoIterator<Item = IndexDef<T>>) -> Result<Self, Error> {
+        let cache = Self::bare();
+        for def in defs {
+            cache.add_index(def)?;
+        }
+        Ok(cache)
+    }
+
+    /// Runs `f` on the stored object under `key` while holding the read lock, without
+    /// cloning the `Arc`. `f` must not call back into this cache.
+    pub fn with_item<Q, R>(&self, key: &Q, f: impl FnOnce(&T) -> R) -> Option<R>
+    where
+        Q: Hash + Equivalent<T::Key> + ?Sized,
+    {
+        self.inner.read().items.get(key).map(|obj| f(obj))
+    }
+}
+
+impl<T: Keyed + Send + Sync + 'static> Default for Cache<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Keyed> Clone for Cache<T> {
+    fn clone(&self) -> Self {
+        Cache {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<T: Keyed> fmt::Debug for Cache<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = self.inner.read();
+        f.debug_struct("Cache")
+            .field("len", &inner.items.len())
+            .field(
+                "indexes",
+                &inner
+                    .indexes
+                    .iter()
+                    .map(|index| index.def.name())
+                    .collect::<Vec<_>>(),
+            )
+            .field("resource_version", &inner.resource_version)
+            .finish()
+    }
+}
+
+impl<T: Keyed> Inner<T> {
+    fn index(&self, name: &str) -> Result<&CacheIndex<T>, Error> {
+        self.indexes
+            .iter()
+            .find(|index| index.def.name() == name)
+            .ok_or_else(|| Error::UnknownIndex {
+                name: name.to_owned(),
+            })
+    }
+
+    fn objects_for(&self, keys: impl IntoIterator<Item = T::Key>) -> Vec<Arc<T>> {
+        keys.into_iter()
+            .filter_map(|key| self.items.get(&key).cloned())
+            .collect()
+    }
+
+    fn remove<Q>(&mut self, key: &Q) -> Option<Arc<T>>
+    where
+        Q: Hash + Equivalent<T::Key> + ?Sized,
+    {
+        let (key, old) = self.items.remove_entry(key)?;
+        for index in &mut self.indexes {
+            let old_values = guarded_values(&index.def, &old, &key);
+            reindex(&mut index.postings, &key, Some(old_values), &[]);
+        }
+        Some(old)
+    }
+}
+
+impl<T: Keyed + Send + Sync + 'static> Store<T> for Cache<T> {
+    fn add(&self, obj: impl Into<Arc<T>>) -> Result<Option<Arc<T>>, Error> {
+        let obj = obj.into();
+        let key = obj.key();
+        let mut inner = self.inner.write();
+        if inner.indexes.is_empty() {
+            return Ok(inner.items.insert(key, obj));
+        }
+        // The new values first: a panic there leaves everything untouched.
+        let new_values = values_for_all(inner.indexes.iter().map(|i| &i.def), &obj, &key)?;
+        let inner = &mut *inner;
+        let old = inner.items.insert(key.clone(), obj);
+        for (index, new) in inner.indexes.iter_mut().zip(&new_values) {
+            let old_values = old
+                .as_deref()
+                .map(|old| guarded_values(&index.def, old, &key));
+            reindex(&mut index.postings, &key, old_values, new);
+        }
+        Ok(old)
+    }
+
+    fn delete<Q>(&self, key: &Q) -> Option<Arc<T>>
+    where
+        Q: Hash + Equivalent<T::Key> + ?Sized,
+    {
+        self.inner.write().remove(key)
+    }
+
+    fn get<Q>(&self, key: &Q) -> Option<Arc<T>>
+    where
+        Q: Hash + Equivalent<T::Key> + ?Sized,
+    {
+        self.inner.read().items.get(key).cloned()
+    }
+
+    fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        Q: Hash + Equivalent<T::Key> + ?Sized,
+    {
+        self.inner.read().items.contains_key(key)
+    }
+
+    fn list(&self) -> Vec<Arc<T>> {
+        self.inner.read().items.values().cloned().collect()
+    }
+
+    fn list_keys(&self) -> Vec<T::Key> {
+        self.inner.read().items.keys().cloned().collect()
+    }
+
+    fn len(&self) -> usize {
+        self.inner.read().items.len()
+    }
+
+    /// Builds the new map and indexes aside, then swaps them in under the write lock:
+    /// readers see either the whole old content or the whole new one.
+    fn replace<I>(
+        &self,
+        items: I,
+        resource_version: impl Into<ResourceVersion>,
+    ) -> Result<Removed<T>, Error>
+    where
+        I: IntoIterator<Item = Arc<T>>,
+    {
+        let defs: Vec<IndexDef<T>> = self
+            .inner
+            .read()
+            .indexes
+            .iter()
+            .map(|index| index.def.clone())
+            .collect();
+        let items = items.into_iter();
+        let mut fresh: HashMap<T::Key, Arc<T>> = HashMap::with_capacity(items.size_hint().0);
+        for obj in items {
+            fresh.insert(obj.key(), obj);
+        }
+        let mut postings: Vec<Postings<T::Key>> = defs.iter().map(|_| Postings::new()).collect();
+        for (key, obj) in &fresh {
+            for (def, postings) in defs.iter().zip(&mut postings) {
+                let values = guarded_values(def, obj, key)?;
+                reindex(postings, key, None, &values);
+            }
+        }
+        let resource_version = resource_version.into();
+
+        let mut inner = self.inner.write();
+        if inner.indexes.len() != defs.len() {
+            // An index was added while we built aside: index under the lock instead.
+            drop(inner);
+            return self.replace(fresh.into_values(), resource_version);
+        }
+        let old = std::mem::replace(&mut inner.items, fresh);
+        for (index, postings) in inner.indexes.iter_mut().zip(postings) {
+            index.postings = postings;
+        }
+        inner.resource_version = Some(resource_version);
+        let kept = &inner.items;
+        let removed = old
+            .into_iter()
+            .filter(|(key, _)| !kept.contains_key(key))
+            .collect();
+        Ok(removed)
+    }
+
+    fn last_sync_resource_version(&self) -> Option<ResourceVersion> {
+        self.inner.read().resource_version.clone()
+    }
+}
+
+impl<T: Keyed + Send + Sync + 'static> Indexer<T> for Cache<T> {
+    fn add_index(&self, def: IndexDef<T>) -> Result<(), Error> {
+        let mut inner = self.inner.write();
+        if inner.index(def.name()).is_ok() {
+            return Err(Error::DuplicateIndex {
+                name: def.name().to_owned(),
+            });
+        }
+        let mut postings = Postings::new();
+        for (key, obj) in &inner.items {
+            let values = guarded_values(&def, obj, key)?;
+            reindex(&mut postings, key, None, &values);
+        }
+        inner.indexes.push(CacheIndex { def, postings });
+        Ok(())
+    }
+
+    fn index_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .inner
+            .read()
+            .indexes
+            .iter()
+            .map(|index| index.def.name().to_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn by_index(&self, index: &str, value: &str) -> Result<Vec<Arc<T>>, Error> {
+        let inner = self.inner.read();
+        let keys = inner.index(index)?.postings.get(value);
+        Ok(keys
+            .map(|keys| inner.objects_for(keys.iter().cloned()))
+            .unwrap_or_default())
+    }
+
+    fn index_keys(&self, index: &str, value: &str) -> Result<Vec<T::Key>, Error> {
+        let inner = self.inner.read();
+        let mut keys: Vec<T::Key> = inner
+            .index(index)?
+            .postings
+            .get(value)
+            .map(|keys| keys.iter().cloned().collect())
+            .unwrap_or_default();
+        drop(inner);
+        keys.sort_unstable();
+        Ok(keys)
+    }
+
+    fn list_index_values(&self, index: &str) -> Result<Vec<String>, Error> {
+        let mut values: Vec<String> = self
+            .inner
+            .read()
+            .index(index)?
+            .postings
+            .keys()
+            .cloned()
+            .collect();
+        values.sort_unstable();
+        Ok(values)
+    }
+
+    fn matching(&self, index: &str, probe: &T) -> Result<Vec<Arc<T>>, Error> {
+        let inner = self.inner.read();
+        let index = inner.index(index)?;
+        let values = guarded_values(&index.def, probe, &probe.key())?;
+        let mut keys: HashSet<&T::Key> = HashSet::new();
+        for value in &values {
+            if let Some(found) = index.postings.get(value.as_str()) {
+                keys.extend(found);
+            }
+        }
+        Ok(inner.objects_for(keys.into_iter().cloned()))
+    }
+}

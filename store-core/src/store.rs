@@ -1,0 +1,111 @@
+//! The [`Store`] contract both cache backends implement.
+
+use std::hash::Hash;
+use std::sync::Arc;
+
+use equivalent::Equivalent;
+
+use crate::{Error, Keyed, ResourceVersion};
+
+/// What a [`Store::replace`] took out: the key and the last stored object of every
+/// entry that the new list did not contain, so a caller can emit deletes for them.
+pub type Removed<T> = Vec<(<T as Keyed>::Key, Arc<T>)>;
+
+/// A thread-safe, keyed object cache: client-go's `Store`, typed.
+///
+/// Objects are stored and handed out as `Arc<T>`: a reader gets its own reference
+/// and never holds a lock or guard once a call returns. You must not rely on interior
+/// mutability of stored objects: a stored object is a snapshot, replaced whole by the
+/// next write of its key.
+///
+/// Handles are cheap to clone (`Arc` inside) and every clone sees the same data.
+///
+/// `add` and `update` are the same upsert (the names follow client-go's event
+/// vocabulary). Writes return the object they replaced or removed. A write fails only
+/// when an index function panics; the store is then left exactly as it was.
+///
+/// Look-ups take anything [`Equivalent`] to the key: the key itself, or a borrowed
+/// form such as [`ObjectRef`](crate::ObjectRef), so `get` allocates nothing.
+///
+/// ```
+/// use std::sync::Arc;
+/// use store_core::{Cache, Keyed, Store};
+///
+/// #[derive(Keyed, Debug, PartialEq)]
+/// struct Node {
+///     #[key]
+///     name: String,
+///     ready: bool,
+/// }
+///
+/// fn demo(store: impl Store<Node>) -> Result<(), store_core::Error> {
+///     store.add(Node { name: "a".into(), ready: false })?;
+///     store.update(Node { name: "a".into(), ready: true })?;
+///     assert_eq!(store.get("a").map(|n| n.ready), Some(true));
+///     let removed = store.replace([Arc::new(Node { name: "b".into(), ready: true })], "7")?;
+///     assert_eq!(removed.len(), 1);
+///     assert_eq!(store.list_keys(), ["b"]);
+///     assert_eq!(store.last_sync_resource_version().as_ref().map(|rv| rv.as_str()), Some("7"));
+///     Ok(())
+/// }
+/// demo(Cache::new())?;
+/// demo(store_core::ShardedCache::new())?;
+/// # Ok::<(), store_core::Error>(())
+/// ```
+pub trait Store<T: Keyed>: Clone + Send + Sync {
+    /// Inserts or replaces the object under its key; returns the object it replaced.
+    fn add(&self, obj: impl Into<Arc<T>>) -> Result<Option<Arc<T>>, Error>;
+
+    /// Same as [`add`](Store::add): inserts or replaces the object under its key.
+    fn update(&self, obj: impl Into<Arc<T>>) -> Result<Option<Arc<T>>, Error> {
+        self.add(obj)
+    }
+
+    /// Removes the object under `key`; returns it. A missing key is a no-op (`None`).
+    fn delete<Q>(&self, key: &Q) -> Option<Arc<T>>
+    where
+        Q: Hash + Equivalent<T::Key> + ?Sized;
+
+    /// The object under `key`, if any.
+    fn get<Q>(&self, key: &Q) -> Option<Arc<T>>
+    where
+        Q: Hash + Equivalent<T::Key> + ?Sized;
+
+    /// Whether an object is stored under `key`.
+    fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        Q: Hash + Equivalent<T::Key> + ?Sized;
+
+    /// Every stored object, in no particular order. Costs one `Arc` clone per object.
+    fn list(&self) -> Vec<Arc<T>>;
+
+    /// Every stored key, in no particular order.
+    fn list_keys(&self) -> Vec<T::Key>;
+
+    /// How many objects are stored.
+    fn len(&self) -> usize;
+
+    /// Whether no object is stored.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Makes the store hold exactly `items` (the last of several with one key wins)
+    /// and records `resource_version` as the last synced version. Returns the entries
+    /// it removed (keys absent from `items`) with their last objects.
+    ///
+    /// Each backend documents what a concurrent reader can observe meanwhile.
+    fn replace<I>(
+        &self,
+        items: I,
+        resource_version: impl Into<ResourceVersion>,
+    ) -> Result<Removed<T>, Error>
+    where
+        I: IntoIterator<Item = Arc<T>>;
+
+    /// Resync: a no-op for a plain store (queues re-deliver their content instead).
+    fn resync(&self) {}
+
+    /// The resource version passed to the last [`replace`](Store::replace), if any.
+    fn last_sync_resource_version(&self) -> Option<ResourceVersion>;
+}

@@ -1,0 +1,136 @@
+//! Writers, readers and index queries at once, on both backends: invariants hold
+//! while they run, index and store agree afterwards, and nothing deadlocks.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::Duration;
+
+use conformance::fixtures::{label_index, node_index, Pod, LABEL_INDEX, NODE_INDEX};
+use store_core::{Cache, Indexer, Keyed, ObjectName, ShardedCache, NAMESPACE_INDEX};
+
+const WRITES_PER_WRITER: u64 = 20_000;
+const NODES: [&str; 4] = ["n0", "n1", "n2", "n3"];
+
+fn pod_for(writer: u64, i: u64) -> Pod {
+    let slot = (i * 7 + writer) % 64;
+    Pod::new(["web", "db"][(slot % 2) as usize], &format!("p{slot}"))
+        .on(NODES[(i % 4) as usize])
+        .labelled(if i % 3 == 0 { &["x", "y"] } else { &["y"] })
+        .at(i)
+}
+
+/// `exact`: whether index answers must match the objects returned with them (true
+/// for `Cache`, whose queries run under the one lock).
+fn stress<S: Indexer<Pod> + 'static>(store: S, exact: bool) {
+    store.add_index(node_index()).expect("fresh name");
+    store.add_index(label_index()).expect("fresh name");
+    let stop = Arc::new(AtomicBool::new(false));
+    let (done_tx, done_rx) = mpsc::channel::<&'static str>();
+    let mut handles = Vec::new();
+
+    for writer in 0..2u64 {
+        let (store, done) = (store.clone(), done_tx.clone());
+        handles.push(thread::spawn(move || {
+            for i in 0..WRITES_PER_WRITER {
+                let pod = pod_for(writer, i);
+                if i % 5 == 4 {
+                    store.delete(&pod.key());
+                } else if writer == 0 && i % 2_000 == 1_999 {
+                    let list: Vec<Arc<Pod>> =
+                        (0..16).map(|j| pod_for(writer, i + j).arc()).collect();
+                    store.replace(list, i).expect("replace");
+                } else {
+                    store.add(pod).expect("add");
+                }
+            }
+            done.send("writer").ok();
+        }));
+    }
+    for reader in 0..2u64 {
+        let (store, stop, done) = (store.clone(), Arc::clone(&stop), done_tx.clone());
+        handles.push(thread::spawn(move || {
+            let mut round = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                round += 1;
+                let key = pod_for(reader, round).key();
+                if let Some(pod) = store.get(&key) {
+                    assert_eq!(pod.key(), key, "get returned another key's object");
+                }
+                let node = NODES[(round % 4) as usize];
+                for pod in store.by_index(NODE_INDEX, node).expect("registered") {
+                    if exact {
+                        assert_eq!(pod.node.as_deref(), Some(node), "index and store disagree");
+                    }
+                }
+                let keys = store.index_keys(LABEL_INDEX, "y").expect("registered");
+                assert!(
+                    keys.windows(2).all(|w| w[0] < w[1]),
+                    "index keys unsorted or repeated"
+                );
+                let _ = store
+                    .list_index_values(NAMESPACE_INDEX)
+                    .expect("registered");
+            }
+            done.send("reader").ok();
+        }));
+    }
+    drop(done_tx);
+
+    // Bounded in time: a writer that has not finished within the limit means a deadlock.
+    for _ in 0..2 {
+        match done_rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(who) => assert_eq!(who, "writer"),
+            Err(error) => panic!("writers did not finish within 120 s ({error}): deadlock?"),
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for _ in 0..2 {
+        done_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("readers stop promptly");
+    }
+    for handle in handles {
+        handle.join().expect("no thread panicked");
+    }
+    assert_indexes_agree_with_store(&store);
+}
+
+fn assert_indexes_agree_with_store<S: Indexer<Pod>>(store: &S) {
+    let content = store.list();
+    assert_eq!(content.len(), store.len());
+    let projections: [(&str, fn(&Pod) -> Vec<String>); 3] = [
+        (NODE_INDEX, |p| p.node.iter().cloned().collect()),
+        (LABEL_INDEX, |p| p.labels.iter().cloned().collect()),
+        (NAMESPACE_INDEX, |p| p.namespace.iter().cloned().collect()),
+    ];
+    for (index, values_of) in projections {
+        let mut expected: BTreeMap<String, BTreeSet<ObjectName>> = BTreeMap::new();
+        for pod in &content {
+            for value in values_of(pod) {
+                expected.entry(value).or_default().insert(pod.key());
+            }
+        }
+        let values = store.list_index_values(index).expect("registered");
+        assert_eq!(
+            values,
+            expected.keys().cloned().collect::<Vec<_>>(),
+            "{index} values"
+        );
+        for (value, keys) in expected {
+            let got = store.index_keys(index, &value).expect("registered");
+            assert_eq!(got, keys.into_iter().collect::<Vec<_>>(), "{index}={value}");
+        }
+    }
+}
+
+#[test]
+fn cache_survives_concurrent_writers_readers_and_queries() {
+    stress(Cache::<Pod>::new(), true);
+}
+
+#[test]
+fn sharded_cache_survives_concurrent_writers_readers_and_queries() {
+    stress(ShardedCache::<Pod>::new(), false);
+}
