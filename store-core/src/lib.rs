@@ -41,6 +41,9 @@
 //! - [`store`]: the [`Store`] contract; [`cache`] and [`sharded`] its two backends,
 //!   [`Cache`] (one lock, fully consistent) and [`ShardedCache`] (DashMap shards).
 //! - [`index`]: [`Indexer`], [`IndexDef`] and [`IndexValues`]: typed secondary indexes.
+//! - [`fifo`] and [`delta_fifo`]: the queues — [`Fifo`] (latest object per key) and
+//!   [`DeltaFifo`] (every change per key, typed tombstones [`DeletedObject`]); [`queue`]
+//!   holds what they share ([`Requeue`], [`PopError`]).
 //! - [`resource_version`]: [`ResourceVersion`], the opaque version of a source's state.
 //! - [`status`]: [`Status`], the typed, wire-compatible Kubernetes error.
 //! - [`error`]: [`Error`], what this crate's operations report.
@@ -54,18 +57,25 @@
 #![deny(missing_docs)]
 
 pub mod cache;
+pub mod delta_fifo;
 pub mod error;
+pub mod fifo;
 pub mod index;
 pub mod keyed;
+pub mod queue;
 pub mod resource_version;
 pub mod sharded;
 pub mod status;
 pub mod store;
+mod sync;
 
 pub use cache::Cache;
+pub use delta_fifo::{Delta, DeltaFifo, DeltaKind, Deltas, DeletedObject, KnownObjects};
 pub use error::Error;
+pub use fifo::Fifo;
 pub use index::{IndexDef, IndexValues, Indexer, NAMESPACE_INDEX};
 pub use keyed::{Keyed, ObjectName, ObjectRef};
+pub use queue::{PopError, Requeue};
 pub use resource_version::ResourceVersion;
 pub use sharded::ShardedCache;
 pub use status::{Status, StatusCause, StatusDetails, StatusReason};

@@ -98,3 +98,25 @@ pub fn fragile_index(name: &'static str) -> (IndexDef<Pod>, Arc<AtomicBool>) {
     });
     (def, switch)
 }
+
+/// A minimal queue item: a numeric key and a version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    /// The key.
+    pub key: u32,
+    /// The version.
+    pub version: u32,
+}
+
+impl Keyed for Item {
+    type Key = u32;
+
+    fn key(&self) -> u32 {
+        self.key
+    }
+}
+
+/// An item with this key and version.
+pub fn item(key: u32, version: u32) -> Item {
+    Item { key, version }
+}

@@ -1,0 +1,463 @@
+//! `Fifo<T>`: every DESIGN §5 rule as a behaviour test, plus a model test.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Barrier};
+use std::thread;
+use std::time::Duration;
+
+use conformance::fixtures::{item, Item};
+use proptest::prelude::*;
+use store_core::{Cache, Fifo, PopError, Requeue, Store};
+
+type Popped = Result<(u32, u32), PopError<String>>;
+
+fn pop(queue: &Fifo<Item>) -> Popped {
+    queue.pop(|it| Ok((it.key, it.version)))
+}
+
+fn try_pop(queue: &Fifo<Item>) -> Result<Option<(u32, u32)>, PopError<String>> {
+    queue.try_pop(|it| Ok((it.key, it.version)))
+}
+
+#[test]
+fn add_then_update_pops_once_with_the_newest_value() {
+    let queue = Fifo::new();
+    queue.add(item(1, 1));
+    queue.update(item(1, 2));
+    queue.add(item(1, 3));
+    assert_eq!(queue.len(), 1);
+    assert_eq!(pop(&queue), Ok((1, 3)));
+    assert_eq!(try_pop(&queue), Ok(None));
+}
+
+#[test]
+fn queued_key_keeps_its_place_when_updated() {
+    let queue = Fifo::new();
+    queue.add(item(1, 1));
+    queue.add(item(2, 1));
+    queue.add(item(1, 2));
+    assert_eq!(queue.list_keys(), [1, 2]);
+    assert_eq!(pop(&queue), Ok((1, 2)));
+}
+
+#[test]
+fn popped_key_readded_goes_to_the_back() {
+    let queue = Fifo::new();
+    queue.add(item(1, 1));
+    queue.add(item(2, 1));
+    assert_eq!(pop(&queue), Ok((1, 1)));
+    queue.add(item(1, 2));
+    queue.add(item(3, 1));
+    assert_eq!(queue.list_keys(), [2, 1, 3]);
+}
+
+#[test]
+fn requeue_returns_the_inner_error_and_keeps_the_item_at_the_tail() {
+    let queue = Fifo::new();
+    queue.add(item(1, 1));
+    queue.add(item(2, 1));
+    let result: Result<(), _> = queue.pop(|it| Err(Requeue(format!("busy {}", it.key))));
+    assert_eq!(result, Err(PopError::Requeued("busy 1".to_owned())));
+    assert_eq!(queue.list_keys(), [2, 1]);
+    assert_eq!(queue.get(&1), Some(Arc::new(item(1, 1))));
+}
+
+#[test]
+fn requeue_never_overwrites_a_newer_version_added_meanwhile() {
+    let queue = Fifo::new();
+    queue.add(item(1, 1));
+    let producer = queue.clone();
+    let result: Result<(), _> = queue.pop(|_| {
+        producer.add(item(1, 2)); // a newer version arrives while processing
+        Err(Requeue("retry".to_owned()))
+    });
+    assert!(matches!(result, Err(PopError::Requeued(_))));
+    assert_eq!(queue.len(), 1);
+    assert_eq!(pop(&queue), Ok((1, 2)));
+}
+
+#[test]
+fn deleted_key_is_skipped_at_pop() {
+    let queue = Fifo::new();
+    queue.add(item(1, 1));
+    queue.add(item(2, 1));
+    assert_eq!(queue.delete(&1).map(|it| it.version), Some(1));
+    assert_eq!(queue.delete(&7), None);
+    assert_eq!(queue.len(), 1);
+    assert_eq!(pop(&queue), Ok((2, 1)));
+    assert_eq!(try_pop(&queue), Ok(None));
+    // re-added after its delete: to the back, once
+    queue.add(item(3, 1));
+    queue.add(item(1, 2));
+    assert_eq!(queue.list_keys(), [3, 1]);
+}
+
+#[test]
+fn replace_drops_missing_keys_keeps_places_and_appends_new_keys_in_list_order() {
+    let queue = Fifo::new();
+    queue.add(item(1, 1));
+    queue.add(item(2, 1));
+    queue.add(item(3, 1));
+    queue.replace(
+        [item(5, 1), item(3, 2), item(4, 1), item(1, 2)].map(Arc::new),
+        "7",
+    );
+    assert_eq!(queue.list_keys(), [1, 3, 5, 4]);
+    let popped: Vec<Popped> = (0..4).map(|_| pop(&queue)).collect();
+    assert_eq!(popped, [Ok((1, 2)), Ok((3, 2)), Ok((5, 1)), Ok((4, 1))]);
+}
+
+#[test]
+fn resync_requeues_known_objects_that_are_not_queued() {
+    let known = Cache::<Item>::new();
+    known.add(item(1, 1)).expect("add");
+    known.add(item(2, 1)).expect("add");
+    let queue = Fifo::with_known_objects(known.clone());
+    queue.add(item(2, 5));
+    queue.resync();
+    let mut keys = queue.list_keys();
+    assert_eq!(keys.remove(0), 2, "queued key keeps its place");
+    assert_eq!(keys, [1]);
+    assert_eq!(queue.get(&2).map(|it| it.version), Some(5), "resync never overwrites");
+    // without known objects resync does nothing
+    let plain = Fifo::<Item>::new();
+    plain.resync();
+    assert!(plain.is_empty());
+}
+
+#[test]
+fn resync_skips_a_key_being_processed() {
+    let known = Cache::<Item>::new();
+    known.add(item(1, 1)).expect("add");
+    let queue = Fifo::with_known_objects(known.clone());
+    queue.add(item(1, 2));
+    let resyncer = queue.clone();
+    queue
+        .pop(|it| {
+            resyncer.resync(); // the known store still has version 1
+            known.add(Arc::clone(it)).map_err(|e| Requeue(e.to_string()))
+        })
+        .expect("popped");
+    assert!(queue.is_empty(), "a stale Sync would undo the update just processed");
+}
+
+#[test]
+fn has_synced_state_table() {
+    // nothing happened yet
+    assert!(!Fifo::<Item>::new().has_synced());
+
+    // a write before the first replace
+    let queue = Fifo::new();
+    queue.add(item(1, 1));
+    assert!(queue.has_synced());
+
+    // an empty first replace
+    let queue = Fifo::<Item>::new();
+    queue.replace(Vec::new(), "1");
+    assert!(queue.has_synced());
+
+    // a first replace of two: synced once both are popped, whatever came after
+    let queue = Fifo::new();
+    queue.replace([item(1, 1), item(2, 1)].map(Arc::new), "1");
+    queue.add(item(3, 1));
+    assert!(!queue.has_synced());
+    pop(&queue).expect("1");
+    assert!(!queue.has_synced());
+    pop(&queue).expect("2");
+    assert!(queue.has_synced());
+
+    // an initial item deleted before it was popped counts as done
+    let queue = Fifo::new();
+    queue.replace([item(1, 1), item(2, 1)].map(Arc::new), "1");
+    queue.delete(&2);
+    pop(&queue).expect("1");
+    assert!(queue.has_synced());
+
+    // only the first replace counts
+    queue.replace([item(4, 1)].map(Arc::new), "2");
+    assert!(queue.has_synced());
+}
+
+#[test]
+fn has_synced_waits_for_processing_to_finish() {
+    let queue = Fifo::new();
+    queue.replace([item(1, 1)].map(Arc::new), "1");
+    let observer = queue.clone();
+    let seen_inside = queue
+        .pop(|_| Ok::<_, Requeue<()>>(observer.has_synced()))
+        .expect("popped");
+    assert!(!seen_inside, "not synced while the last initial item is being processed");
+    assert!(queue.has_synced());
+}
+
+#[test]
+fn a_panicking_closure_still_counts_as_popped() {
+    let queue = Fifo::new();
+    queue.replace([item(1, 1)].map(Arc::new), "1");
+    let panicking = queue.clone();
+    let outcome = thread::spawn(move || {
+        let _: Result<(), PopError<()>> = panicking.pop(|_| panic!("handler bug"));
+    })
+    .join();
+    assert!(outcome.is_err());
+    assert!(queue.has_synced());
+    queue.add(item(1, 2)); // the key is not stuck "in flight"
+    assert_eq!(pop(&queue), Ok((1, 2)));
+}
+
+#[test]
+fn closed_queue_drains_then_reports_closed() {
+    let queue = Fifo::new();
+    queue.add(item(1, 1));
+    queue.add(item(2, 1));
+    queue.close();
+    assert!(queue.is_closed());
+    assert_eq!(pop(&queue), Ok((1, 1)));
+    assert_eq!(pop(&queue), Ok((2, 1)));
+    assert_eq!(pop(&queue), Err(PopError::Closed));
+    assert_eq!(try_pop(&queue), Err(PopError::Closed));
+}
+
+#[test]
+fn close_wakes_ten_blocked_threads() {
+    let queue = Fifo::<Item>::new();
+    let (tx, rx) = mpsc::channel();
+    let started = Arc::new(Barrier::new(11));
+    for _ in 0..10 {
+        let (queue, tx, started) = (queue.clone(), tx.clone(), Arc::clone(&started));
+        thread::spawn(move || {
+            started.wait();
+            tx.send(pop(&queue)).ok();
+        });
+    }
+    started.wait();
+    thread::sleep(Duration::from_millis(50)); // let them block (not needed for correctness)
+    queue.add(item(1, 1));
+    queue.close();
+    let mut results: Vec<Popped> = (0..10)
+        .map(|_| rx.recv_timeout(Duration::from_secs(10)).expect("every popper wakes"))
+        .collect();
+    results.sort_by_key(|r| r.is_err());
+    assert_eq!(results[0], Ok((1, 1)));
+    assert!(results[1..].iter().all(|r| *r == Err(PopError::Closed)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_wakes_ten_blocked_tasks() {
+    let queue = Fifo::<Item>::new();
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let queue = queue.clone();
+        tasks.push(tokio::spawn(async move {
+            queue
+                .pop_async(|it| Ok::<_, Requeue<String>>((it.key, it.version)))
+                .await
+        }));
+    }
+    tokio::task::yield_now().await;
+    queue.add(item(1, 1));
+    queue.close();
+    let mut got = 0;
+    let mut closed = 0;
+    for task in tasks {
+        match tokio::time::timeout(Duration::from_secs(10), task).await {
+            Ok(Ok(Ok((1, 1)))) => got += 1,
+            Ok(Ok(Err(PopError::Closed))) => closed += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((got, closed), (1, 9));
+}
+
+#[tokio::test]
+async fn dropped_async_pop_takes_nothing() {
+    let queue = Fifo::<Item>::new();
+    {
+        let pending = queue.pop_async(|it| Ok::<_, Requeue<()>>(it.key));
+        let timed_out = tokio::time::timeout(Duration::from_millis(10), pending).await;
+        assert!(timed_out.is_err(), "nothing queued yet");
+    }
+    queue.add(item(1, 1));
+    assert_eq!(try_pop(&queue), Ok(Some((1, 1))));
+}
+
+#[test]
+fn a_key_is_processed_by_one_popper_at_a_time() {
+    let queue = Fifo::new();
+    queue.add(item(1, 1));
+    let (inside_tx, inside_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let first = {
+        let queue = queue.clone();
+        thread::spawn(move || {
+            queue.pop(|it| {
+                inside_tx.send(()).ok();
+                release_rx.recv().ok();
+                Ok::<_, Requeue<()>>(it.version)
+            })
+        })
+    };
+    inside_rx.recv().expect("first popper is processing");
+    queue.add(item(1, 2));
+    queue.add(item(2, 1));
+    assert_eq!(try_pop(&queue), Ok(Some((2, 1))), "other keys flow");
+    assert_eq!(try_pop(&queue), Ok(None), "key 1 waits for its first popper");
+    release_tx.send(()).ok();
+    assert_eq!(first.join().expect("no panic"), Ok(1));
+    assert_eq!(pop(&queue), Ok((1, 2)));
+}
+
+#[test]
+fn pop_order_across_producers_is_preserved_per_producer() {
+    const PER_PRODUCER: u32 = 2_000;
+    let queue = Fifo::new();
+    let producers: Vec<_> = (0..3u32)
+        .map(|p| {
+            let queue = queue.clone();
+            thread::spawn(move || {
+                for i in 0..PER_PRODUCER {
+                    queue.add(item(p * 1_000_000 + i, i));
+                }
+            })
+        })
+        .collect();
+    let mut last = [None::<u32>; 3];
+    for _ in 0..3 * PER_PRODUCER {
+        let (key, version) = queue
+            .pop(|it| Ok::<_, Requeue<()>>((it.key, it.version)))
+            .expect("open");
+        let producer = (key / 1_000_000) as usize;
+        assert!(last[producer].is_none_or(|prev| prev < version), "producer {producer} reordered");
+        last[producer] = Some(version);
+    }
+    for producer in producers {
+        producer.join().expect("no panic");
+    }
+}
+
+#[test]
+fn no_item_is_lost_or_delivered_twice_with_many_producers_and_consumers() {
+    const KEYS: u32 = 5_000;
+    let queue = Fifo::<Item>::new();
+    let delivered = Arc::new(AtomicUsize::new(0));
+    let (seen_tx, seen_rx) = mpsc::channel::<u32>();
+    let consumers: Vec<_> = (0..3)
+        .map(|_| {
+            let (queue, seen_tx, delivered) = (queue.clone(), seen_tx.clone(), Arc::clone(&delivered));
+            thread::spawn(move || {
+                while let Ok(key) = queue.pop(|it| Ok::<_, Requeue<()>>(it.key)) {
+                    delivered.fetch_add(1, Ordering::SeqCst);
+                    seen_tx.send(key).ok();
+                }
+            })
+        })
+        .collect();
+    drop(seen_tx);
+    let producers: Vec<_> = (0..3u32)
+        .map(|p| {
+            let queue = queue.clone();
+            thread::spawn(move || {
+                for key in (p..KEYS).step_by(3) {
+                    queue.add(item(key, 0));
+                }
+            })
+        })
+        .collect();
+    for producer in producers {
+        producer.join().expect("no panic");
+    }
+    queue.close();
+    let watchdog = thread::spawn(move || {
+        let mut seen = vec![0u8; KEYS as usize];
+        while let Ok(key) = seen_rx.recv_timeout(Duration::from_secs(60)) {
+            seen[key as usize] += 1;
+        }
+        seen
+    });
+    for consumer in consumers {
+        consumer.join().expect("no panic");
+    }
+    let seen = watchdog.join().expect("no panic");
+    assert!(seen.iter().all(|&n| n == 1), "every key exactly once");
+    assert_eq!(delivered.load(Ordering::SeqCst), KEYS as usize);
+}
+
+// ---- model test -------------------------------------------------------------
+
+#[derive(Clone, Debug)]
+enum Op {
+    Add(u32, u32),
+    Delete(u32),
+    Replace(Vec<(u32, u32)>),
+    Pop,
+    PopRequeue,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0..6u32, any::<u32>()).prop_map(|(k, v)| Op::Add(k, v)),
+        2 => (0..6u32).prop_map(Op::Delete),
+        1 => proptest::collection::vec((0..6u32, any::<u32>()), 0..6).prop_map(Op::Replace),
+        3 => Just(Op::Pop),
+        1 => Just(Op::PopRequeue),
+    ]
+}
+
+/// The reference: a list of (key, latest value), one entry per key, in queue order.
+#[derive(Default)]
+struct Model(VecDeque<(u32, u32)>);
+
+impl Model {
+    fn upsert(&mut self, key: u32, value: u32) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = value,
+            None => self.0.push_back((key, value)),
+        }
+    }
+
+    fn delete(&mut self, key: u32) {
+        self.0.retain(|(k, _)| *k != key);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn fifo_matches_its_model(ops in proptest::collection::vec(op(), 1..60)) {
+        let queue = Fifo::new();
+        let mut model = Model::default();
+        for op in ops {
+            match op {
+                Op::Add(k, v) => { queue.add(item(k, v)); model.upsert(k, v); }
+                Op::Delete(k) => { queue.delete(&k); model.delete(k); }
+                Op::Replace(list) => {
+                    queue.replace(list.iter().map(|&(k, v)| Arc::new(item(k, v))), "rv");
+                    let listed: Vec<u32> = list.iter().map(|(k, _)| *k).collect();
+                    model.0.retain(|(k, _)| listed.contains(k));
+                    for (k, v) in list { model.upsert(k, v); }
+                }
+                Op::Pop => {
+                    let got = try_pop(&queue).expect("open");
+                    prop_assert_eq!(got, model.0.pop_front());
+                }
+                Op::PopRequeue => {
+                    let got = queue.try_pop(|it| Err::<(), _>(Requeue((it.key, it.version))));
+                    match model.0.pop_front() {
+                        None => prop_assert_eq!(got, Ok(None)),
+                        Some(front) => {
+                            prop_assert_eq!(got, Err(PopError::Requeued(front)));
+                            model.0.push_back(front);
+                        }
+                    }
+                }
+            }
+            let keys: Vec<u32> = model.0.iter().map(|(k, _)| *k).collect();
+            prop_assert_eq!(queue.list_keys(), keys);
+            for (k, v) in &model.0 {
+                prop_assert_eq!(queue.get(k).map(|it| it.version), Some(*v));
+            }
+        }
+    }
+}
