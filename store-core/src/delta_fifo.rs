@@ -338,7 +338,7 @@ fn outcome_of<T: Keyed>(deltas: &Deltas<T>) -> Outcome<T> {
 ///   [`emit_sync_on_replace`](DeltaFifo::emit_sync_on_replace)) for every listed object,
 ///   then a tombstone (`Deleted(Unknown)`) for every queued key the list lacks (its last
 ///   object is the newest one queued), then one for every known key the list lacks
-///   that has nothing queued (its last object is the consumer's).
+///   that has nothing queued (its last object is the consumer's), in key order.
 /// - `resync` appends `Sync` for every known key with nothing queued.
 /// - `has_synced` is true once any write happened before the first `replace`, or once
 ///   every key queued by the first `replace` (tombstones included) has been popped.
@@ -490,17 +490,24 @@ impl<T: Keyed + Send + Sync + 'static> DeltaFifo<T> {
                 })
                 .collect();
             for (key, last) in queued_gone {
-                let tombstone = DeletedObject::Unknown { key: key.clone(), last };
+                let tombstone = DeletedObject::Unknown {
+                    key: key.clone(),
+                    last,
+                };
                 append(state, key, Delta::Deleted(tombstone));
             }
             // Known keys (and keys being processed, as their popper will leave them)
             // the list lacks, with nothing queued: the consumer's state is the last known.
             let mut known_gone: Vec<(T::Key, Option<Arc<T>>)> = Vec::new();
             for key in known_keys {
-                if listed.contains(&key) || state.contains(&key) || state.in_flight(&key).is_some() {
+                if listed.contains(&key) || state.contains(&key) || state.in_flight(&key).is_some()
+                {
                     continue;
                 }
-                let last = self.known.as_ref().and_then(|known| known.known_object(&key));
+                let last = self
+                    .known
+                    .as_ref()
+                    .and_then(|known| known.known_object(&key));
                 known_gone.push((key, last));
             }
             let in_flight_gone: Vec<(T::Key, Option<Arc<T>>)> = state
@@ -509,8 +516,14 @@ impl<T: Keyed + Send + Sync + 'static> DeltaFifo<T> {
                 .filter(|(key, _)| !state.contains(*key))
                 .map(|(key, outcome)| (key.clone(), outcome.clone()))
                 .collect();
-            for (key, last) in known_gone.into_iter().chain(in_flight_gone) {
-                let tombstone = DeletedObject::Unknown { key: key.clone(), last };
+            known_gone.extend(in_flight_gone);
+            // In key order, so that a relist's tombstones queue deterministically.
+            known_gone.sort_by(|(a, _), (b, _)| a.cmp(b));
+            for (key, last) in known_gone {
+                let tombstone = DeletedObject::Unknown {
+                    key: key.clone(),
+                    last,
+                };
                 append(state, key, Delta::Deleted(tombstone));
             }
             state.end_replace();
@@ -522,7 +535,9 @@ impl<T: Keyed + Send + Sync + 'static> DeltaFifo<T> {
     pub fn resync(&self) {
         let Some(known) = &self.known else { return };
         self.queue.write(|state| {
-            for key in known.known_keys() {
+            let mut keys = known.known_keys();
+            keys.sort_unstable(); // deterministic order of the re-queued keys
+            for key in keys {
                 if state.contains(&key) || state.in_flight(&key).is_some() {
                     continue;
                 }

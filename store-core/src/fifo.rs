@@ -46,7 +46,7 @@ use crate::{Keyed, ResourceVersion};
 /// queue.add(Job { id: 1, attempt: 1 }); // same key: replaced in place
 /// assert_eq!(queue.len(), 2);
 ///
-/// let first = queue.pop(|job| Ok::<_, Requeue<()>>(job.attempt))?;
+/// let first = queue.pop(|job| Ok::<_, Requeue<String>>(job.attempt))?;
 /// assert_eq!(first, 1); // key 1 first, at its newest version
 ///
 /// // ask for a retry: the job goes to the back and pop returns the error
@@ -55,8 +55,8 @@ use crate::{Keyed, ResourceVersion};
 /// assert_eq!(queue.list_keys(), [2]);
 ///
 /// queue.close();
-/// assert_eq!(queue.pop(|job| Ok::<_, Requeue<()>>(job.id))?, 2); // drains first
-/// assert_eq!(queue.pop(|job| Ok::<_, Requeue<()>>(job.id)), Err(PopError::Closed));
+/// assert_eq!(queue.pop(|job| Ok::<_, Requeue<String>>(job.id))?, 2); // drains first
+/// assert_eq!(queue.pop(|job| Ok::<_, Requeue<String>>(job.id)), Err(PopError::Closed));
 /// # Ok::<(), PopError<String>>(())
 /// ```
 pub struct Fifo<T: Keyed> {
@@ -138,7 +138,9 @@ impl<T: Keyed + Send + Sync + 'static> Fifo<T> {
     pub fn resync(&self) {
         let Some(known) = &self.known else { return };
         self.queue.write(|state| {
-            for key in known.known_keys() {
+            let mut keys = known.known_keys();
+            keys.sort_unstable(); // deterministic order of the re-queued keys
+            for key in keys {
                 // A key in flight may not be in the known store yet: its popper is
                 // about to put the newer object there, which a resync must not undo.
                 if state.contains(&key) || state.in_flight(&key).is_some() {

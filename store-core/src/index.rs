@@ -42,7 +42,7 @@ type IndexFn<T> = dyn Fn(&T) -> Vec<String> + Send + Sync;
 /// assert_eq!(by_node.values(&pod), ["worker-1"]);
 ///
 /// // Anything that implements `IndexValues` can be turned into an index directly.
-/// let by_label = IndexDef::from_values("label", |pod: &Pod| &pod.labels);
+/// let by_label = IndexDef::from_values("label", |pod: &Pod| pod.labels.clone());
 /// assert!(by_label.values(&pod).is_empty());
 /// ```
 pub struct IndexDef<T> {

@@ -58,6 +58,7 @@
 
 pub mod cache;
 pub mod delta_fifo;
+mod derive_support;
 pub mod error;
 pub mod fifo;
 pub mod index;
@@ -70,7 +71,7 @@ pub mod store;
 mod sync;
 
 pub use cache::Cache;
-pub use delta_fifo::{Delta, DeltaFifo, DeltaKind, Deltas, DeletedObject, KnownObjects};
+pub use delta_fifo::{DeletedObject, Delta, DeltaFifo, DeltaKind, Deltas, KnownObjects};
 pub use error::Error;
 pub use fifo::Fifo;
 pub use index::{IndexDef, IndexValues, Indexer, NAMESPACE_INDEX};
@@ -78,7 +79,9 @@ pub use keyed::{Keyed, ObjectName, ObjectRef};
 pub use queue::{PopError, Requeue};
 pub use resource_version::ResourceVersion;
 pub use sharded::ShardedCache;
-pub use status::{Status, StatusCause, StatusDetails, StatusReason};
+pub use status::{
+    CauseType, ListMeta, Status, StatusCause, StatusDetails, StatusReason, StatusSummary,
+};
 pub use store::{Removed, Store};
 
 /// The derive: `#[derive(Keyed)]` (see [`Keyed`]).
@@ -90,8 +93,11 @@ pub use equivalent::Equivalent;
 #[doc(hidden)]
 pub mod __private {
     //! Paths the derive's generated code uses; not part of the public API.
-    pub use crate::keyed::derive_support::{
-        cluster_name, namespace_values, object_name, KeyString,
-    };
+    pub use crate::derive_support::{cluster_name, namespace_values, object_name, KeyString};
     pub use serde;
 }
+
+/// The README's example, compiled and run as a doc test so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -18,6 +18,10 @@ use crate::{Error, Keyed, ResourceVersion};
 
 type Postings<K> = DashMap<String, HashSet<K>, DefaultHashBuilder>;
 
+/// A listed object with its values for every index, computed before `replace`
+/// changes anything.
+type Indexed<T> = (Arc<T>, Vec<Vec<String>>);
+
 /// A [`Store`] and [`Indexer`] over DashMap shards: reads and writes of different
 /// keys rarely touch the same lock.
 ///
@@ -276,7 +280,7 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for ShardedCache<T> {
     {
         let indexes = self.shared.indexes.write();
         let items = items.into_iter();
-        let mut fresh: hashbrown::HashMap<T::Key, (Arc<T>, Vec<Vec<String>>)> =
+        let mut fresh: hashbrown::HashMap<T::Key, Indexed<T>> =
             hashbrown::HashMap::with_capacity(items.size_hint().0);
         for obj in items {
             let key = obj.key();

@@ -58,7 +58,9 @@ mod imp {
         pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
             // Poisoning only means another model thread panicked, which fails the
             // model anyway: carry on with the data.
-            self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+            self.0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
         }
     }
 

@@ -1,11 +1,11 @@
 //! The object type the store suites run on: a pod-shaped object with a namespace,
 //! a name, labels (a multi-valued index) and a node (a single-valued index).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use store_core::{IndexDef, Keyed, ObjectName};
+use store_core::{IndexDef, Keyed, ObjectName, NAMESPACE_INDEX};
 
 /// Name of the single-valued index (`Pod::node`).
 pub const NODE_INDEX: &str = "node";
@@ -119,4 +119,29 @@ impl Keyed for Item {
 /// An item with this key and version.
 pub fn item(key: u32, version: u32) -> Item {
     Item { key, version }
+}
+
+/// What an index files a pod under, computed straight from the pod.
+pub type Projection = fn(&Pod) -> Vec<String>;
+
+/// Every index the suites register (node, label, and the default namespace index),
+/// each with its direct computation, to check store answers against.
+pub const INDEX_PROJECTIONS: [(&str, Projection); 3] = [
+    (NODE_INDEX, |p| p.node.iter().cloned().collect()),
+    (LABEL_INDEX, |p| p.labels.iter().cloned().collect()),
+    (NAMESPACE_INDEX, |p| p.namespace.iter().cloned().collect()),
+];
+
+/// The value → keys map an index must hold for `pods`.
+pub fn expected_postings<'a>(
+    project: Projection,
+    pods: impl IntoIterator<Item = &'a Pod>,
+) -> BTreeMap<String, BTreeSet<ObjectName>> {
+    let mut expected: BTreeMap<String, BTreeSet<ObjectName>> = BTreeMap::new();
+    for pod in pods {
+        for value in project(pod) {
+            expected.entry(value).or_default().insert(pod.key());
+        }
+    }
+    expected
 }

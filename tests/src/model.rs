@@ -1,13 +1,13 @@
 //! The model test: random operation sequences run on a store and on a `BTreeMap`,
 //! compared after every step, indexes included.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use store_core::{Indexer, ObjectName, NAMESPACE_INDEX};
+use store_core::{Indexer, ObjectName};
 
-use crate::fixtures::{label_index, node_index, Pod, LABEL_INDEX, NODE_INDEX};
+use crate::fixtures::{expected_postings, label_index, node_index, Pod, INDEX_PROJECTIONS};
 
 /// One step of a model run.
 #[derive(Clone, Debug)]
@@ -131,18 +131,8 @@ fn compare<S: Indexer<Pod>>(store: &S, model: &Model, step: usize, op: &Op) {
     for (key, pod) in model {
         assert_eq!(store.get(key).as_deref(), Some(pod), "get {key} {context}");
     }
-    let indexes: [(&str, fn(&Pod) -> Vec<String>); 3] = [
-        (NODE_INDEX, |p| p.node.iter().cloned().collect()),
-        (LABEL_INDEX, |p| p.labels.iter().cloned().collect()),
-        (NAMESPACE_INDEX, |p| p.namespace.iter().cloned().collect()),
-    ];
-    for (index, values_of) in indexes {
-        let mut expected: BTreeMap<String, BTreeSet<ObjectName>> = BTreeMap::new();
-        for (key, pod) in model {
-            for value in values_of(pod) {
-                expected.entry(value).or_default().insert(key.clone());
-            }
-        }
+    for (index, project) in INDEX_PROJECTIONS {
+        let expected = expected_postings(project, model.values());
         let values = store.list_index_values(index).expect("registered");
         assert_eq!(
             values,

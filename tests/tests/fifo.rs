@@ -119,7 +119,11 @@ fn resync_requeues_known_objects_that_are_not_queued() {
     let mut keys = queue.list_keys();
     assert_eq!(keys.remove(0), 2, "queued key keeps its place");
     assert_eq!(keys, [1]);
-    assert_eq!(queue.get(&2).map(|it| it.version), Some(5), "resync never overwrites");
+    assert_eq!(
+        queue.get(&2).map(|it| it.version),
+        Some(5),
+        "resync never overwrites"
+    );
     // without known objects resync does nothing
     let plain = Fifo::<Item>::new();
     plain.resync();
@@ -136,10 +140,15 @@ fn resync_skips_a_key_being_processed() {
     queue
         .pop(|it| {
             resyncer.resync(); // the known store still has version 1
-            known.add(Arc::clone(it)).map_err(|e| Requeue(e.to_string()))
+            known
+                .add(Arc::clone(it))
+                .map_err(|e| Requeue(e.to_string()))
         })
         .expect("popped");
-    assert!(queue.is_empty(), "a stale Sync would undo the update just processed");
+    assert!(
+        queue.is_empty(),
+        "a stale Sync would undo the update just processed"
+    );
 }
 
 #[test]
@@ -187,7 +196,10 @@ fn has_synced_waits_for_processing_to_finish() {
     let seen_inside = queue
         .pop(|_| Ok::<_, Requeue<()>>(observer.has_synced()))
         .expect("popped");
-    assert!(!seen_inside, "not synced while the last initial item is being processed");
+    assert!(
+        !seen_inside,
+        "not synced while the last initial item is being processed"
+    );
     assert!(queue.has_synced());
 }
 
@@ -236,7 +248,10 @@ fn close_wakes_ten_blocked_threads() {
     queue.add(item(1, 1));
     queue.close();
     let mut results: Vec<Popped> = (0..10)
-        .map(|_| rx.recv_timeout(Duration::from_secs(10)).expect("every popper wakes"))
+        .map(|_| {
+            rx.recv_timeout(Duration::from_secs(10))
+                .expect("every popper wakes")
+        })
         .collect();
     results.sort_by_key(|r| r.is_err());
     assert_eq!(results[0], Ok((1, 1)));
@@ -302,7 +317,11 @@ fn a_key_is_processed_by_one_popper_at_a_time() {
     queue.add(item(1, 2));
     queue.add(item(2, 1));
     assert_eq!(try_pop(&queue), Ok(Some((2, 1))), "other keys flow");
-    assert_eq!(try_pop(&queue), Ok(None), "key 1 waits for its first popper");
+    assert_eq!(
+        try_pop(&queue),
+        Ok(None),
+        "key 1 waits for its first popper"
+    );
     release_tx.send(()).ok();
     assert_eq!(first.join().expect("no panic"), Ok(1));
     assert_eq!(pop(&queue), Ok((1, 2)));
@@ -328,7 +347,10 @@ fn pop_order_across_producers_is_preserved_per_producer() {
             .pop(|it| Ok::<_, Requeue<()>>((it.key, it.version)))
             .expect("open");
         let producer = (key / 1_000_000) as usize;
-        assert!(last[producer].is_none_or(|prev| prev < version), "producer {producer} reordered");
+        assert!(
+            last[producer].is_none_or(|prev| prev < version),
+            "producer {producer} reordered"
+        );
         last[producer] = Some(version);
     }
     for producer in producers {
@@ -344,7 +366,8 @@ fn no_item_is_lost_or_delivered_twice_with_many_producers_and_consumers() {
     let (seen_tx, seen_rx) = mpsc::channel::<u32>();
     let consumers: Vec<_> = (0..3)
         .map(|_| {
-            let (queue, seen_tx, delivered) = (queue.clone(), seen_tx.clone(), Arc::clone(&delivered));
+            let (queue, seen_tx, delivered) =
+                (queue.clone(), seen_tx.clone(), Arc::clone(&delivered));
             thread::spawn(move || {
                 while let Ok(key) = queue.pop(|it| Ok::<_, Requeue<()>>(it.key)) {
                     delivered.fetch_add(1, Ordering::SeqCst);

@@ -1,14 +1,15 @@
 //! Writers, readers and index queries at once, on both backends: invariants hold
 //! while they run, index and store agree afterwards, and nothing deadlocks.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::Duration;
 
-use conformance::fixtures::{label_index, node_index, Pod, LABEL_INDEX, NODE_INDEX};
-use store_core::{Cache, Indexer, Keyed, ObjectName, ShardedCache, NAMESPACE_INDEX};
+use conformance::fixtures::{
+    expected_postings, label_index, node_index, Pod, INDEX_PROJECTIONS, LABEL_INDEX, NODE_INDEX,
+};
+use store_core::{Cache, Indexer, Keyed, ShardedCache, NAMESPACE_INDEX};
 
 const WRITES_PER_WRITER: u64 = 20_000;
 const NODES: [&str; 4] = ["n0", "n1", "n2", "n3"];
@@ -100,18 +101,8 @@ fn stress<S: Indexer<Pod> + 'static>(store: S, exact: bool) {
 fn assert_indexes_agree_with_store<S: Indexer<Pod>>(store: &S) {
     let content = store.list();
     assert_eq!(content.len(), store.len());
-    let projections: [(&str, fn(&Pod) -> Vec<String>); 3] = [
-        (NODE_INDEX, |p| p.node.iter().cloned().collect()),
-        (LABEL_INDEX, |p| p.labels.iter().cloned().collect()),
-        (NAMESPACE_INDEX, |p| p.namespace.iter().cloned().collect()),
-    ];
-    for (index, values_of) in projections {
-        let mut expected: BTreeMap<String, BTreeSet<ObjectName>> = BTreeMap::new();
-        for pod in &content {
-            for value in values_of(pod) {
-                expected.entry(value).or_default().insert(pod.key());
-            }
-        }
+    for (index, project) in INDEX_PROJECTIONS {
+        let expected = expected_postings(project, content.iter().map(|pod| &**pod));
         let values = store.list_index_values(index).expect("registered");
         assert_eq!(
             values,

@@ -1,0 +1,94 @@
+//! Conversions the derive's generated code uses to read key parts from fields of
+//! any string-like type. Hidden: reached through `store_core::__private`, not part
+//! of the public API.
+
+use crate::ObjectName;
+use std::borrow::Cow;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// A field that can give its text to a key: strings, options of strings (a
+/// missing value is empty), integers. Never fails.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be read as key text",
+    label = "a key path must end at a string, an `Option` of one, or an integer",
+    note = "for another key type, use `#[keyed(with = \"path::to::fn\", key = Type)]`"
+)]
+pub trait KeyString {
+    /// Appends the field's text to `out`.
+    fn push_key_string(&self, out: &mut String);
+
+    /// The field's text.
+    fn key_string(&self) -> String {
+        let mut out = String::new();
+        self.push_key_string(&mut out);
+        out
+    }
+}
+
+macro_rules! key_string_as_str {
+    ($($ty:ty),*) => {$(
+        impl KeyString for $ty {
+            fn push_key_string(&self, out: &mut String) {
+                out.push_str(self.as_ref());
+            }
+        }
+    )*};
+}
+key_string_as_str!(str, String, Cow<'_, str>, Box<str>, Arc<str>, Rc<str>);
+
+macro_rules! key_string_by_display {
+    ($($ty:ty),*) => {$(
+        impl KeyString for $ty {
+            fn push_key_string(&self, out: &mut String) {
+                use std::fmt::Write;
+                // Writing to a String cannot fail.
+                let _ = write!(out, "{self}");
+            }
+        }
+    )*};
+}
+key_string_by_display!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, char, bool);
+
+impl<V: KeyString + ?Sized> KeyString for &V {
+    fn push_key_string(&self, out: &mut String) {
+        (**self).push_key_string(out);
+    }
+}
+
+impl<V: KeyString> KeyString for Option<V> {
+    fn push_key_string(&self, out: &mut String) {
+        if let Some(value) = self {
+            value.push_key_string(out);
+        }
+    }
+}
+
+/// The `ObjectName` of a namespace field (an empty one means cluster-scoped, as in
+/// client-go) and a name field (a missing one is the empty name).
+pub fn object_name<N, M>(namespace: &N, name: &M) -> ObjectName
+where
+    N: KeyString + ?Sized,
+    M: KeyString + ?Sized,
+{
+    let namespace = namespace.key_string();
+    ObjectName {
+        namespace: (!namespace.is_empty()).then_some(namespace),
+        name: name.key_string(),
+    }
+}
+
+/// The `ObjectName` of a cluster-scoped type (no namespace field).
+pub fn cluster_name<M: KeyString + ?Sized>(name: &M) -> ObjectName {
+    ObjectName::cluster(name.key_string())
+}
+
+/// The namespace index values of a namespace field: none when it is empty.
+pub fn namespace_values<N: KeyString + ?Sized>(namespace: &N) -> Vec<String> {
+    let namespace = namespace.key_string();
+    if namespace.is_empty() {
+        Vec::new()
+    } else {
+        vec![namespace]
+    }
+}
