@@ -1,92 +1,194 @@
-//! Quickstart: a derived Kubernetes-shaped type in both caches, an index query, and
-//! a wire-compatible `Status`.
+//! Quickstart: a derived Kubernetes-shaped type, an embedded `MemoryServer` with
+//! live churn, and an `Informer` keeping a `ShardedCache` in sync, with an index
+//! query and handlers printing a live summary. Ends by itself in about 5 seconds.
 //!
-//! Run with `cargo run --example quickstart`.
+//! Run with `cargo run --example quickstart` (add `--release` for real speed).
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use store_core::{Cache, Indexer, Keyed, ObjectRef, ShardedCache, Status, Store, NAMESPACE_INDEX};
+use reflector::{Informer, MemoryServer};
+use store_core::{Indexer, Keyed, ObjectRef, Status, Store, NAMESPACE_INDEX};
+use tokio_util::sync::CancellationToken;
 
-/// A ConfigMap-shaped object: the key comes from `metadata.namespace`/`metadata.name`,
-/// and `tier` is a ready-made secondary index.
-#[derive(Keyed, Debug, Clone)]
+/// A ConfigMap-shaped object: the key comes from `metadata.namespace` and
+/// `metadata.name` at compile time, and `tier` is a ready-made secondary index.
+#[derive(Keyed, Debug)]
 #[keyed(namespace = "metadata.namespace", name = "metadata.name")]
 struct ConfigMap {
     metadata: ObjectMeta,
     #[index]
-    tier: Option<String>,
+    tier: String,
     data: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct ObjectMeta {
     namespace: Option<String>,
     name: String,
 }
 
-fn config_map(namespace: &str, name: &str, tier: &str) -> ConfigMap {
+const TIERS: [&str; 3] = ["web", "db", "cache"];
+
+fn config_map(i: u64, generation: u64) -> ConfigMap {
     ConfigMap {
         metadata: ObjectMeta {
-            namespace: Some(namespace.to_owned()),
-            name: name.to_owned(),
+            namespace: Some(format!("team-{}", i % 10)),
+            name: format!("cm-{i}"),
         },
-        tier: Some(tier.to_owned()),
-        data: BTreeMap::from([("mode".to_owned(), "fast".to_owned())]),
+        tier: TIERS[(i % 3) as usize].to_owned(),
+        data: BTreeMap::from([("generation".to_owned(), generation.to_string())]),
     }
 }
 
-fn fill(store: &impl Indexer<ConfigMap>, count: usize) -> Result<(), store_core::Error> {
-    for i in 0..count {
-        let namespace = format!("team-{}", i % 10);
-        let tier = ["web", "db", "cache"][i % 3];
-        store.add(config_map(&namespace, &format!("cm-{i}"), tier))?;
-    }
-    Ok(())
+#[derive(Default)]
+struct Counts {
+    adds: AtomicU64,
+    updates: AtomicU64,
+    deletes: AtomicU64,
 }
 
-fn main() -> Result<(), store_core::Error> {
+impl Counts {
+    fn total(&self) -> u64 {
+        self.adds.load(Ordering::Relaxed)
+            + self.updates.load(Ordering::Relaxed)
+            + self.deletes.load(Ordering::Relaxed)
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    // 1. The source: an in-process versioned store, pre-filled with 10,000 objects.
+    let server = MemoryServer::new();
+    for i in 0..10_000 {
+        if let Err(status) = server.create(config_map(i, 0)) {
+            eprintln!("create failed: {status}");
+        }
+    }
+
+    // 2. The informer: reflector -> DeltaFifo -> ShardedCache -> handlers.
+    let informer = Informer::new(server.clone());
+    let counts = Arc::new(Counts::default());
+    let (a, u, d) = (
+        Arc::clone(&counts),
+        Arc::clone(&counts),
+        Arc::clone(&counts),
+    );
+    let handler = reflector::Handler::new()
+        .on_add(move |_: &Arc<ConfigMap>, _| {
+            a.adds.fetch_add(1, Ordering::Relaxed);
+        })
+        .on_update(move |_, _| {
+            u.updates.fetch_add(1, Ordering::Relaxed);
+        })
+        .on_delete(move |_| {
+            d.deletes.fetch_add(1, Ordering::Relaxed);
+        });
+    let registration = informer.add_handler(handler);
+    let shutdown = CancellationToken::new();
     let started = Instant::now();
-    let cache = Cache::<ConfigMap>::new();
-    let sharded = ShardedCache::<ConfigMap>::new();
-    fill(&cache, 10_000)?;
-    fill(&sharded, 10_000)?;
-
-    // Look-ups by a borrowed key allocate nothing.
-    let found = cache.get(&ObjectRef::namespaced("team-3", "cm-13"));
+    let running = informer.start(shutdown.clone());
+    informer.wait_until_synced().await;
+    registration.caught_up().await;
     println!(
-        "get team-3/cm-13 -> {:?}",
-        found.map(|cm| (cm.key().to_string(), cm.data.len()))
+        "synced {} objects in {:?} (at resource version {:?})",
+        informer.store().len(),
+        started.elapsed(),
+        informer
+            .last_sync_resource_version()
+            .map(|rv| rv.to_string())
     );
 
-    // Ready-made indexes: the namespace index and the #[index] field.
-    println!("indexes: {:?}", sharded.index_names());
-    println!(
-        "team-3 holds {} config maps; tier=db holds {}",
-        sharded.by_index(NAMESPACE_INDEX, "team-3")?.len(),
-        sharded.by_index("tier", "db")?.len()
-    );
+    // 3. Live churn for five seconds: updates, creates and deletes.
+    let churn = {
+        let server = server.clone();
+        tokio::spawn(async move {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let mut generation = 0u64;
+            let mut writes = 0u64;
+            while Instant::now() < deadline {
+                generation += 1;
+                for i in 0..500u64 {
+                    let n = (generation * 7_919 + i * 13) % 12_000;
+                    let written = match n % 10 {
+                        0 => server
+                            .delete(&store_core::ObjectName::namespaced(
+                                format!("team-{}", n % 10),
+                                format!("cm-{n}"),
+                            ))
+                            .is_ok(),
+                        _ => {
+                            server.apply(config_map(n, generation));
+                            true
+                        }
+                    };
+                    writes += u64::from(written);
+                }
+                // about 50,000 writes a second: a busy cluster, well within what the
+                // informer drains (a source that outruns its watcher drops it, and the
+                // reflector then relists, as kube-apiserver and this server do)
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            writes
+        })
+    };
 
-    // A relist: the store ends up holding exactly the list, and says what left.
-    let removed = cache.replace(
-        (0..5).map(|i| std::sync::Arc::new(config_map("team-0", &format!("cm-{i}"), "web"))),
-        "4711",
-    )?;
-    println!(
-        "replace kept {} objects, removed {}, synced at rv {:?}",
-        cache.len(),
-        removed.len(),
-        cache.last_sync_resource_version().map(|rv| rv.to_string())
-    );
+    // 4. A live summary, read straight from the cache and its indexes.
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let store = informer.store();
+        let by_tier: Vec<String> = TIERS
+            .iter()
+            .map(|tier| {
+                format!(
+                    "{tier}={}",
+                    store.by_index("tier", tier).map(|v| v.len()).unwrap_or(0)
+                )
+            })
+            .collect();
+        println!(
+            "cache: {} objects, team-3: {}, {} | handler: {} adds, {} updates, {} deletes, {} pending",
+            store.len(),
+            store.by_index(NAMESPACE_INDEX, "team-3").map(|v| v.len()).unwrap_or(0),
+            by_tier.join(" "),
+            counts.adds.load(Ordering::Relaxed),
+            counts.updates.load(Ordering::Relaxed),
+            counts.deletes.load(Ordering::Relaxed),
+            registration.pending(),
+        );
+    }
+    let writes = churn.await.unwrap_or_default();
 
-    // Errors speak the Kubernetes wire format.
-    let status = Status::not_found("configmaps", "cm-99");
-    println!("{status}");
-    println!("{}", serde_json::to_string(&status).unwrap_or_default());
+    // 5. Let the informer catch up, then compare with the source of truth.
+    let caught_up = Instant::now();
+    while informer.store().len() != server.len() || registration.pending() > 0 {
+        if caught_up.elapsed() > Duration::from_secs(5) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let lookup = informer
+        .store()
+        .get(&ObjectRef::namespaced("team-3", "cm-13"))
+        .map(|cm| format!("{} generation {}", cm.key(), cm.data["generation"]));
+    println!("get team-3/cm-13 (borrowed key, no allocation) -> {lookup:?}");
     println!(
-        "done: {} objects cached in two backends in {:?}",
-        sharded.len() + cache.len(),
-        started.elapsed()
+        "a wire-compatible error: {}",
+        Status::not_found("configmaps", "cm-99999")
     );
-    Ok(())
+    let elapsed = started.elapsed().as_secs_f64();
+    println!(
+        "done: server {} objects, cache {} objects, {} writes, {} handler events, {:.0} events/s",
+        server.len(),
+        informer.store().len(),
+        writes,
+        counts.total(),
+        counts.total() as f64 / elapsed
+    );
+    shutdown.cancel();
+    if let Err(error) = running.await {
+        eprintln!("informer task failed: {error}");
+    }
 }

@@ -1,6 +1,63 @@
 //! # reflector
 //!
-//! Placeholder (being written).
+//! Async list+watch for `store-core`: a [`Reflector`] keeps any [`ReflectorStore`] (a
+//! `Cache`, a `ShardedCache`, a `Fifo`, a `DeltaFifo`) in sync with a
+//! [`ListerWatcher`] source, with client-go's state machine (list, watch, relist,
+//! backoff, resync); an [`Informer`] adds a `DeltaFifo`, an indexed cache and event
+//! handlers on top. The default source is the embedded [`MemoryServer`].
+//!
+//! ```
+//! use std::sync::Arc;
+//! use reflector::{Informer, MemoryServer};
+//! use store_core::{Keyed, Store};
+//! use tokio_util::sync::CancellationToken;
+//!
+//! #[derive(Keyed, Debug)]
+//! #[keyed(namespace = "namespace", name = "name")]
+//! struct Pod { namespace: String, name: String, node: String }
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let server = MemoryServer::new();
+//! server.create(Pod { namespace: "web".into(), name: "a".into(), node: "n1".into() }).unwrap();
+//!
+//! let informer = Informer::new(server.clone());
+//! informer.on_add(|pod: &Arc<Pod>, initial| println!("added {} (initial list: {initial})", pod.name));
+//! let shutdown = CancellationToken::new();
+//! let running = informer.start(shutdown.clone());
+//! informer.wait_until_synced().await;
+//! assert_eq!(informer.store().len(), 1);
+//! shutdown.cancel();
+//! running.await.unwrap();
+//! # });
+//! ```
+//!
+//! ## Map
+//!
+//! - [`lister_watcher`]: the source contract — [`ListerWatcher`], [`List`],
+//!   [`WatchEvent`].
+//! - [`reflector`](mod@reflector): [`Reflector`], its [`ReflectorConfig`] and
+//!   [`ReflectorHandle`]; [`backoff`]: [`BackoffConfig`].
+//! - [`reflector_store`]: [`ReflectorStore`] and the [`Change`]s it applies.
+//! - [`informer`]: [`Informer`] and its handlers.
+//! - [`memory`]: [`MemoryServer`], the embedded versioned source with fault injection.
+//! - [`error`]: [`ReflectorError`], what the error hook receives.
+
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod backoff;
+pub mod error;
+pub mod informer;
+pub mod lister_watcher;
+pub mod memory;
+pub mod reflector;
+pub mod reflector_store;
+
+pub use backoff::BackoffConfig;
+pub use error::ReflectorError;
+pub use informer::{EventHandler, Handler, HandlerRegistration, Informer};
+pub use lister_watcher::{List, ListOptions, ListerWatcher, WatchEvent, WatchOptions, WatchStream};
+pub use memory::{MemoryServer, MemoryServerConfig, Request};
+pub use reflector::{Reflector, ReflectorConfig, ReflectorHandle};
+pub use reflector_store::{Change, ReflectorStore};
 pub use store_core;

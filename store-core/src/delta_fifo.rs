@@ -19,16 +19,16 @@ use crate::{Keyed, ResourceVersion, Store};
 /// use std::sync::Arc;
 /// use store_core::DeletedObject;
 ///
-/// fn describe(deleted: &DeletedObject<u32Item>) -> String {
+/// fn describe(deleted: &DeletedObject<Obj>) -> String {
 ///     match deleted {
 ///         DeletedObject::Final(obj) => format!("deleted at {}", obj.0),
 ///         DeletedObject::Unknown { key, last: Some(obj) } => format!("{key} gone, last seen at {}", obj.0),
 ///         DeletedObject::Unknown { key, last: None } => format!("{key} gone, never seen"),
 ///     }
 /// }
-/// # #[derive(Debug)] struct u32Item(u32);
-/// # impl store_core::Keyed for u32Item { type Key = u32; fn key(&self) -> u32 { self.0 } }
-/// assert_eq!(describe(&DeletedObject::Final(Arc::new(u32Item(3)))), "deleted at 3");
+/// # #[derive(Debug)] struct Obj(u32);
+/// # impl store_core::Keyed for Obj { type Key = u32; fn key(&self) -> u32 { self.0 } }
+/// assert_eq!(describe(&DeletedObject::Final(Arc::new(Obj(3)))), "deleted at 3");
 /// assert_eq!(describe(&DeletedObject::Unknown { key: 4, last: None }), "4 gone, never seen");
 /// ```
 pub enum DeletedObject<T: Keyed> {

@@ -8,6 +8,7 @@
 
 pub mod fixtures;
 pub mod model;
+pub mod scripted;
 pub mod store_cases;
 
 /// Expands to a module of `#[test]`s running every case of [`store_cases`] against

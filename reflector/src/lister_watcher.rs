@@ -1,0 +1,159 @@
+//! The source side: [`ListerWatcher`], what it lists ([`List`]) and what it streams
+//! ([`WatchEvent`]).
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::stream::BoxStream;
+use store_core::{Keyed, ResourceVersion, Status};
+
+/// Options of one list request (one page, when paginated).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListOptions {
+    /// The resource version to list at: `"0"` is "any version, the cache is fine",
+    /// `""` is "the most recent version" (a consistent read), anything else is "at
+    /// least as fresh as this version".
+    pub resource_version: ResourceVersion,
+    /// The most objects one page may hold; `None` asks for everything at once.
+    pub limit: Option<usize>,
+    /// The continue token of the previous page.
+    pub continue_token: Option<String>,
+}
+
+/// Options of one watch request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WatchOptions {
+    /// Ask the source to end the watch cleanly after this long (the reflector
+    /// picks it at random in its configured range so watches spread out).
+    pub timeout: Option<Duration>,
+    /// Ask the source for [`WatchEvent::Bookmark`]s.
+    pub allow_bookmarks: bool,
+}
+
+/// One page of a list answer.
+#[derive(Debug)]
+pub struct List<T> {
+    /// The objects of this page.
+    pub items: Vec<Arc<T>>,
+    /// The resource version the list was served at (the same on every page).
+    pub resource_version: ResourceVersion,
+    /// Set when more pages follow: pass it back in [`ListOptions::continue_token`].
+    pub continue_token: Option<String>,
+}
+
+impl<T> Clone for List<T> {
+    fn clone(&self) -> Self {
+        List {
+            items: self.items.clone(),
+            resource_version: self.resource_version.clone(),
+            continue_token: self.continue_token.clone(),
+        }
+    }
+}
+
+/// One event of a watch stream.
+pub enum WatchEvent<T> {
+    /// An object was created.
+    Added(Arc<T>, ResourceVersion),
+    /// An object was changed.
+    Modified(Arc<T>, ResourceVersion),
+    /// An object was deleted; this is its final state.
+    Deleted(Arc<T>, ResourceVersion),
+    /// Nothing changed for us, but the source's state reached this version: watching
+    /// again from it is safe.
+    Bookmark(ResourceVersion),
+    /// The source reports an error; the watch ends after it. (Boxed: a `Status` is
+    /// large, and every event of a stream pays for the largest variant.)
+    Error(Box<Status>),
+}
+
+impl<T> WatchEvent<T> {
+    /// The resource version this event brings the watcher to, if any.
+    pub fn resource_version(&self) -> Option<&ResourceVersion> {
+        match self {
+            WatchEvent::Added(_, rv)
+            | WatchEvent::Modified(_, rv)
+            | WatchEvent::Deleted(_, rv)
+            | WatchEvent::Bookmark(rv) => Some(rv),
+            WatchEvent::Error(_) => None,
+        }
+    }
+
+    /// The event's type as the Kubernetes wire names it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            WatchEvent::Added(..) => "ADDED",
+            WatchEvent::Modified(..) => "MODIFIED",
+            WatchEvent::Deleted(..) => "DELETED",
+            WatchEvent::Bookmark(_) => "BOOKMARK",
+            WatchEvent::Error(_) => "ERROR",
+        }
+    }
+}
+
+impl<T> Clone for WatchEvent<T> {
+    fn clone(&self) -> Self {
+        match self {
+            WatchEvent::Added(obj, rv) => WatchEvent::Added(Arc::clone(obj), rv.clone()),
+            WatchEvent::Modified(obj, rv) => WatchEvent::Modified(Arc::clone(obj), rv.clone()),
+            WatchEvent::Deleted(obj, rv) => WatchEvent::Deleted(Arc::clone(obj), rv.clone()),
+            WatchEvent::Bookmark(rv) => WatchEvent::Bookmark(rv.clone()),
+            WatchEvent::Error(status) => WatchEvent::Error(status.clone()),
+        }
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for WatchEvent<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WatchEvent::Added(obj, rv)
+            | WatchEvent::Modified(obj, rv)
+            | WatchEvent::Deleted(obj, rv) => f
+                .debug_tuple(self.type_name())
+                .field(obj)
+                .field(rv)
+                .finish(),
+            WatchEvent::Bookmark(rv) => f.debug_tuple("BOOKMARK").field(rv).finish(),
+            WatchEvent::Error(status) => f.debug_tuple("ERROR").field(status).finish(),
+        }
+    }
+}
+
+/// A watch: a stream of events, or of errors that end it. A stream that simply ends
+/// is a clean close (for instance the requested timeout passed).
+pub type WatchStream<T> = BoxStream<'static, Result<WatchEvent<T>, Status>>;
+
+/// A source of objects that can be listed and watched: the Kubernetes API, etcd, or
+/// the embedded [`MemoryServer`](crate::MemoryServer).
+///
+/// Errors are [`Status`] values, as Kubernetes sends them; a source that is not a
+/// Kubernetes server maps its failures onto them (a refused connection is
+/// [`Status::service_unavailable`], a compacted version is [`Status::expired`], …) so
+/// the [`Reflector`](crate::Reflector) can tell what to do.
+pub trait ListerWatcher<T: Keyed>: Send + Sync + 'static {
+    /// Lists one page.
+    fn list(&self, options: ListOptions) -> impl Future<Output = Result<List<T>, Status>> + Send;
+
+    /// Starts a watch of every change after `resource_version`.
+    fn watch(
+        &self,
+        resource_version: ResourceVersion,
+        options: WatchOptions,
+    ) -> impl Future<Output = Result<WatchStream<T>, Status>> + Send;
+}
+
+impl<T: Keyed, L: ListerWatcher<T>> ListerWatcher<T> for Arc<L> {
+    fn list(&self, options: ListOptions) -> impl Future<Output = Result<List<T>, Status>> + Send {
+        (**self).list(options)
+    }
+
+    fn watch(
+        &self,
+        resource_version: ResourceVersion,
+        options: WatchOptions,
+    ) -> impl Future<Output = Result<WatchStream<T>, Status>> + Send {
+        (**self).watch(resource_version, options)
+    }
+}

@@ -1,0 +1,523 @@
+//! [`Reflector`]: client-go's list-then-watch state machine, keeping a
+//! [`ReflectorStore`] in sync with a [`ListerWatcher`].
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::RangeInclusive;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use parking_lot::Mutex;
+use store_core::{Keyed, ResourceVersion, Status};
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::backoff::{Backoff, BackoffConfig};
+use crate::error::ReflectorError;
+use crate::lister_watcher::{ListOptions, ListerWatcher, WatchEvent, WatchOptions, WatchStream};
+use crate::reflector_store::{Change, ReflectorStore};
+
+/// How a [`Reflector`] lists, watches and backs off. `Default` is client-go's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReflectorConfig {
+    /// Objects per list page; `None` lists everything in one answer.
+    pub page_size: Option<usize>,
+    /// The range each watch's timeout is drawn from, so that many watches do not end
+    /// together (client-go: 5 to 10 minutes).
+    pub watch_timeout: RangeInclusive<Duration>,
+    /// A watch that ends cleanly sooner than this, with no event at all, counts as an
+    /// error (client-go: 1 s).
+    pub min_watch_duration: Duration,
+    /// Ask the source for bookmarks.
+    pub bookmarks: bool,
+    /// Hand the store a [`Change::Resync`] this often while watching; `None` never.
+    pub resync_period: Option<Duration>,
+    /// Waits after failures.
+    pub backoff: BackoffConfig,
+}
+
+impl Default for ReflectorConfig {
+    fn default() -> Self {
+        ReflectorConfig {
+            page_size: Some(500),
+            watch_timeout: Duration::from_secs(300)..=Duration::from_secs(600),
+            min_watch_duration: Duration::from_secs(1),
+            bookmarks: true,
+            resync_period: None,
+            backoff: BackoffConfig::default(),
+        }
+    }
+}
+
+type ErrorHook = Arc<dyn Fn(&ReflectorError) + Send + Sync>;
+
+/// What the reflector shares with its [`ReflectorHandle`]s.
+struct Shared {
+    synced: watch::Sender<bool>,
+    last_sync_resource_version: Mutex<Option<ResourceVersion>>,
+}
+
+/// A cheap, cloneable view of a running [`Reflector`]: whether it has synced, and
+/// the last resource version it synced to.
+#[derive(Clone)]
+pub struct ReflectorHandle {
+    shared: Arc<Shared>,
+}
+
+impl ReflectorHandle {
+    /// Whether the first list has been written to the store.
+    pub fn has_synced(&self) -> bool {
+        *self.shared.synced.borrow()
+    }
+
+    /// Waits until the first list has been written to the store. Returns at once
+    /// if it has; never returns if the reflector stops first (combine with a
+    /// timeout or your shutdown signal).
+    pub async fn wait_until_synced(&self) {
+        let mut synced = self.shared.synced.subscribe();
+        // The sender lives in `shared`, which this handle keeps alive: `wait_for`
+        // cannot fail with "closed" while we hold it.
+        let _ = synced.wait_for(|synced| *synced).await;
+    }
+
+    /// The resource version of the last list, event or bookmark applied: where the
+    /// next watch starts.
+    pub fn last_sync_resource_version(&self) -> Option<ResourceVersion> {
+        self.shared.last_sync_resource_version.lock().clone()
+    }
+}
+
+impl fmt::Debug for ReflectorHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReflectorHandle")
+            .field("has_synced", &self.has_synced())
+            .field(
+                "last_sync_resource_version",
+                &self.last_sync_resource_version(),
+            )
+            .finish()
+    }
+}
+
+/// Where the next list starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListFrom {
+    /// The first list: `"0"`, any version (a cache may answer).
+    Any,
+    /// The last synced version: at least as fresh as what we have.
+    LastSynced,
+    /// `""`: the most recent version, after the last synced one was refused as
+    /// expired or too large.
+    Latest,
+}
+
+/// How one watch ended.
+enum WatchEnd {
+    Shutdown,
+    /// The stream ended without an error.
+    Closed {
+        events: usize,
+    },
+    /// The stream carried an error.
+    Failed(Box<Status>),
+}
+
+/// What to do after a watch ends.
+enum Next {
+    /// Watch again at once (a clean close).
+    Rewatch,
+    /// Back off, then watch again (refused connection, throttling).
+    RewatchAfterBackoff,
+    /// Back off, then list again.
+    Relist,
+}
+
+/// Keeps a [`ReflectorStore`] in sync with a [`ListerWatcher`]: client-go's reflector.
+///
+/// The state machine, as client-go's:
+/// 1. **List** — the first at resource version `"0"`, later ones at the last synced
+///    version, and at `""` after a list answered Expired/Gone or "too large resource
+///    version". Paginated by [`page_size`](ReflectorConfig::page_size). The store is
+///    `replace`d with the result, and the list's version becomes the last synced one.
+/// 2. **Watch** from the last synced version, with bookmarks and a timeout drawn from
+///    [`watch_timeout`](ReflectorConfig::watch_timeout). Every event, bookmarks
+///    included, advances the last synced version.
+///    - a clean close re-watches from there, without relisting — unless the watch
+///      closed at once with no event, which counts as an error (backoff, relist);
+///    - Expired/Gone relists (after a backoff);
+///    - a refused connection (`ServiceUnavailable`) or `TooManyRequests` backs off and
+///      re-watches, whether the watch failed to start or failed while open;
+///    - any other error backs off and relists.
+/// 3. **Backoff** — see [`BackoffConfig`]. Every failure goes to the error hook and to
+///    `tracing`; the reflector never gives up, it stops only on shutdown.
+///
+/// ```
+/// use std::time::Duration;
+/// use reflector::{MemoryServer, Reflector};
+/// use store_core::{Cache, Keyed, Store};
+/// use tokio_util::sync::CancellationToken;
+///
+/// #[derive(Keyed, Debug)]
+/// struct Lease { #[key] name: String, holder: String }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let server = MemoryServer::new();
+/// server.create(Lease { name: "a".into(), holder: "x".into() }).unwrap();
+///
+/// let cache = Cache::new();
+/// let reflector = Reflector::new(server.clone(), cache.clone());
+/// let handle = reflector.handle();
+/// let shutdown = CancellationToken::new();
+/// let task = tokio::spawn(reflector.run(shutdown.clone()));
+///
+/// handle.wait_until_synced().await;
+/// assert!(cache.contains_key("a"));
+/// server.create(Lease { name: "b".into(), holder: "y".into() }).unwrap();
+/// while !cache.contains_key("b") {
+///     tokio::time::sleep(Duration::from_millis(1)).await;
+/// }
+/// shutdown.cancel();
+/// task.await.unwrap();
+/// # });
+/// ```
+pub struct Reflector<T, L, S> {
+    source: L,
+    store: S,
+    config: ReflectorConfig,
+    on_error: Option<ErrorHook>,
+    name: String,
+    shared: Arc<Shared>,
+    _object: PhantomData<fn() -> T>,
+}
+
+impl<T, L, S> Reflector<T, L, S>
+where
+    T: Keyed + Send + Sync + 'static,
+    L: ListerWatcher<T>,
+    S: ReflectorStore<T>,
+{
+    /// A reflector from `source` into `store`, with the default configuration.
+    pub fn new(source: L, store: S) -> Self {
+        let (synced, _) = watch::channel(false);
+        Reflector {
+            source,
+            store,
+            config: ReflectorConfig::default(),
+            on_error: None,
+            name: std::any::type_name::<T>().to_owned(),
+            shared: Arc::new(Shared {
+                synced,
+                last_sync_resource_version: Mutex::new(None),
+            }),
+            _object: PhantomData,
+        }
+    }
+
+    /// Replaces the configuration.
+    pub fn with_config(mut self, config: ReflectorConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Calls `hook` with every failure the reflector recovers from.
+    pub fn on_error(mut self, hook: impl Fn(&ReflectorError) + Send + Sync + 'static) -> Self {
+        self.on_error = Some(Arc::new(hook));
+        self
+    }
+
+    /// Names the reflector in its `tracing` spans (default: the object type's name).
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// A handle to watch this reflector's progress from elsewhere.
+    pub fn handle(&self) -> ReflectorHandle {
+        ReflectorHandle {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// Lists and watches until `shutdown` is cancelled; see the type's documentation.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let span = tracing::info_span!("reflector", name = %self.name);
+        self.run_until(shutdown).instrument(span).await;
+    }
+
+    async fn run_until(self, shutdown: CancellationToken) {
+        let mut backoff = Backoff::new(self.config.backoff.clone());
+        let mut list_from = ListFrom::Any;
+        'relist: while !shutdown.is_cancelled() {
+            let resource_version = self.list_resource_version(list_from);
+            let listed = tokio::select! {
+                _ = shutdown.cancelled() => break 'relist,
+                listed = self.list_all(&resource_version) => listed,
+            };
+            let (items, listed_version) = match listed {
+                Ok(listed) => listed,
+                Err(status) => {
+                    if status.is_expired_or_gone() || status.is_too_large_resource_version() {
+                        list_from = ListFrom::Latest;
+                    }
+                    self.report(ReflectorError::List {
+                        resource_version,
+                        status,
+                    });
+                    if !sleep(&mut backoff, &shutdown).await {
+                        break 'relist;
+                    }
+                    continue 'relist;
+                }
+            };
+            let count = items.len();
+            if let Err(error) = self
+                .store
+                .apply(Change::Replaced(items, listed_version.clone()))
+            {
+                self.report(ReflectorError::Store(error));
+                if !sleep(&mut backoff, &shutdown).await {
+                    break 'relist;
+                }
+                continue 'relist;
+            }
+            tracing::debug!(resource_version = %listed_version, count, "listed");
+            self.set_last_synced(listed_version);
+            list_from = ListFrom::LastSynced;
+            self.shared.synced.send_replace(true);
+
+            loop {
+                let resource_version = self.last_synced();
+                match self.watch_once(&resource_version, &shutdown).await {
+                    None => break 'relist,
+                    Some(Next::Rewatch) => {}
+                    Some(Next::RewatchAfterBackoff) => {
+                        if !sleep(&mut backoff, &shutdown).await {
+                            break 'relist;
+                        }
+                    }
+                    Some(Next::Relist) => {
+                        if !sleep(&mut backoff, &shutdown).await {
+                            break 'relist;
+                        }
+                        continue 'relist;
+                    }
+                }
+                if shutdown.is_cancelled() {
+                    break 'relist;
+                }
+            }
+        }
+        tracing::debug!("reflector stopped");
+    }
+
+    /// One watch from `resource_version` to its end, with what to do next (`None`:
+    /// shut down). Waits out a backoff itself where the next step is a re-watch.
+    async fn watch_once(
+        &self,
+        resource_version: &ResourceVersion,
+        shutdown: &CancellationToken,
+    ) -> Option<Next> {
+        let options = WatchOptions {
+            timeout: Some(self.watch_timeout()),
+            allow_bookmarks: self.config.bookmarks,
+        };
+        let started = Instant::now();
+        tracing::debug!(%resource_version, timeout = ?options.timeout, "watch starting");
+        let watch = tokio::select! {
+            _ = shutdown.cancelled() => return None,
+            watch = self.source.watch(resource_version.clone(), options) => watch,
+        };
+        let next = match watch {
+            Err(status) => {
+                let next = classify(&status);
+                self.report(ReflectorError::Watch {
+                    resource_version: resource_version.clone(),
+                    status,
+                });
+                next
+            }
+            Ok(stream) => match self.consume(stream, shutdown).await {
+                WatchEnd::Shutdown => return None,
+                WatchEnd::Closed { events }
+                    if events == 0 && started.elapsed() < self.config.min_watch_duration =>
+                {
+                    self.report(ReflectorError::VeryShortWatch {
+                        resource_version: resource_version.clone(),
+                    });
+                    Next::Relist
+                }
+                WatchEnd::Closed { events } => {
+                    tracing::debug!(events, "watch closed; re-watching");
+                    return Some(Next::Rewatch);
+                }
+                WatchEnd::Failed(status) => {
+                    let next = classify(&status);
+                    if status.is_expired_or_gone() {
+                        tracing::info!(%status, "watch expired; relisting");
+                    } else {
+                        self.report(ReflectorError::WatchEnded {
+                            resource_version: self.last_synced(),
+                            status: *status,
+                        });
+                    }
+                    next
+                }
+            },
+        };
+        Some(next)
+    }
+
+    /// Applies a watch's events until it ends.
+    async fn consume(&self, mut stream: WatchStream<T>, shutdown: &CancellationToken) -> WatchEnd {
+        let mut events = 0usize;
+        let mut resync = self.config.resync_period.map(|period| {
+            let mut interval = tokio::time::interval_at(Instant::now() + period, period);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            interval
+        });
+        loop {
+            let item = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return WatchEnd::Shutdown,
+                _ = tick(&mut resync) => {
+                    tracing::trace!("resync");
+                    self.apply(Change::Resync);
+                    continue;
+                }
+                item = stream.next() => item,
+            };
+            let event = match item {
+                None => return WatchEnd::Closed { events },
+                Some(Err(status)) => return WatchEnd::Failed(Box::new(status)),
+                Some(Ok(WatchEvent::Error(status))) => return WatchEnd::Failed(status),
+                Some(Ok(event)) => event,
+            };
+            events += 1;
+            let resource_version = match event {
+                WatchEvent::Added(obj, rv) => {
+                    self.apply(Change::Added(obj));
+                    rv
+                }
+                WatchEvent::Modified(obj, rv) => {
+                    self.apply(Change::Modified(obj));
+                    rv
+                }
+                WatchEvent::Deleted(obj, rv) => {
+                    self.apply(Change::Deleted(obj));
+                    rv
+                }
+                WatchEvent::Bookmark(rv) => rv,
+                WatchEvent::Error(status) => return WatchEnd::Failed(status),
+            };
+            self.set_last_synced(resource_version);
+        }
+    }
+
+    /// Lists every page at `resource_version`.
+    async fn list_all(
+        &self,
+        resource_version: &ResourceVersion,
+    ) -> Result<(Vec<Arc<T>>, ResourceVersion), Status> {
+        let mut items = Vec::new();
+        let mut options = ListOptions {
+            resource_version: resource_version.clone(),
+            limit: self.config.page_size,
+            continue_token: None,
+        };
+        loop {
+            let page = self.source.list(options.clone()).await?;
+            items.extend(page.items);
+            match page.continue_token {
+                Some(token) if !token.is_empty() => options.continue_token = Some(token),
+                _ => return Ok((items, page.resource_version)),
+            }
+        }
+    }
+
+    fn apply(&self, change: Change<T>) {
+        if let Err(error) = self.store.apply(change) {
+            self.report(ReflectorError::Store(error));
+        }
+    }
+
+    fn list_resource_version(&self, from: ListFrom) -> ResourceVersion {
+        match from {
+            ListFrom::Any => ResourceVersion::from("0"),
+            ListFrom::Latest => ResourceVersion::from(""),
+            ListFrom::LastSynced => self.last_synced(),
+        }
+    }
+
+    fn last_synced(&self) -> ResourceVersion {
+        self.shared
+            .last_sync_resource_version
+            .lock()
+            .clone()
+            .unwrap_or_default()
+    }
+
+    fn set_last_synced(&self, resource_version: ResourceVersion) {
+        *self.shared.last_sync_resource_version.lock() = Some(resource_version);
+    }
+
+    fn watch_timeout(&self) -> Duration {
+        let (low, high) = (
+            self.config.watch_timeout.start().as_millis(),
+            self.config.watch_timeout.end().as_millis(),
+        );
+        let millis = if high > low {
+            fastrand::u128(low..=high)
+        } else {
+            low
+        };
+        Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
+    }
+
+    fn report(&self, error: ReflectorError) {
+        tracing::warn!(%error, "reflector error");
+        if let Some(hook) = &self.on_error {
+            hook(&error);
+        }
+    }
+}
+
+/// Re-watch for a refused connection or throttling; relist for everything else.
+fn classify(status: &Status) -> Next {
+    if status.is_service_unavailable() || status.is_too_many_requests() {
+        Next::RewatchAfterBackoff
+    } else {
+        Next::Relist
+    }
+}
+
+/// Waits out the next backoff delay; `false` when shut down meanwhile.
+async fn sleep(backoff: &mut Backoff, shutdown: &CancellationToken) -> bool {
+    let delay = backoff.next_delay();
+    tracing::debug!(?delay, "backing off");
+    tokio::select! {
+        _ = shutdown.cancelled() => false,
+        _ = tokio::time::sleep(delay) => true,
+    }
+}
+
+/// The next resync tick, or never.
+async fn tick(interval: &mut Option<tokio::time::Interval>) {
+    match interval {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+impl<T, L, S> fmt::Debug for Reflector<T, L, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reflector")
+            .field("name", &self.name)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}

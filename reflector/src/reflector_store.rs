@@ -1,0 +1,112 @@
+//! [`ReflectorStore`]: what a [`Reflector`](crate::Reflector) writes into, implemented
+//! by both caches and both queues of `store-core`.
+
+use std::sync::Arc;
+
+use store_core::{Cache, DeltaFifo, Error, Fifo, Keyed, ResourceVersion, ShardedCache, Store};
+
+/// One change a reflector hands to its store.
+#[derive(Debug)]
+pub enum Change<T> {
+    /// A watch reported a new object.
+    Added(Arc<T>),
+    /// A watch reported a changed object.
+    Modified(Arc<T>),
+    /// A watch reported a deletion, with the object's final state.
+    Deleted(Arc<T>),
+    /// A list answered: the store must now hold exactly these objects.
+    Replaced(Vec<Arc<T>>, ResourceVersion),
+    /// The resync period passed.
+    Resync,
+}
+
+/// A destination a [`Reflector`](crate::Reflector) keeps in sync with its source.
+///
+/// Implemented for [`Cache`], [`ShardedCache`] (the caches take the changes), [`Fifo`]
+/// and [`DeltaFifo`] (the queues hand them on to a consumer). Implement it to reflect
+/// into anything else; a change must be applied in the order given.
+///
+/// ```
+/// use std::sync::Arc;
+/// use reflector::{Change, ReflectorStore};
+/// use store_core::{Cache, Keyed, Store};
+///
+/// #[derive(Keyed)]
+/// struct Lease { #[key] name: String }
+///
+/// let cache = Cache::new();
+/// cache.apply(Change::Added(Arc::new(Lease { name: "a".into() })))?;
+/// cache.apply(Change::Replaced(vec![Arc::new(Lease { name: "b".into() })], "7".into()))?;
+/// assert_eq!(cache.list_keys(), ["b"]);
+/// # Ok::<(), store_core::Error>(())
+/// ```
+pub trait ReflectorStore<T: Keyed>: Send + Sync + 'static {
+    /// Applies one change.
+    fn apply(&self, change: Change<T>) -> Result<(), Error>;
+}
+
+fn apply_to_store<T, S>(store: &S, change: Change<T>) -> Result<(), Error>
+where
+    T: Keyed,
+    S: Store<T>,
+{
+    match change {
+        Change::Added(obj) | Change::Modified(obj) => store.add(obj).map(drop),
+        Change::Deleted(obj) => {
+            store.delete(&obj.key());
+            Ok(())
+        }
+        Change::Replaced(items, rv) => store.replace(items, rv).map(drop),
+        Change::Resync => {
+            store.resync();
+            Ok(())
+        }
+    }
+}
+
+impl<T: Keyed + Send + Sync + 'static> ReflectorStore<T> for Cache<T> {
+    fn apply(&self, change: Change<T>) -> Result<(), Error> {
+        apply_to_store(self, change)
+    }
+}
+
+impl<T: Keyed + Send + Sync + 'static> ReflectorStore<T> for ShardedCache<T> {
+    fn apply(&self, change: Change<T>) -> Result<(), Error> {
+        apply_to_store(self, change)
+    }
+}
+
+impl<T: Keyed + Send + Sync + 'static> ReflectorStore<T> for Fifo<T> {
+    fn apply(&self, change: Change<T>) -> Result<(), Error> {
+        match change {
+            Change::Added(obj) | Change::Modified(obj) => self.add(obj),
+            Change::Deleted(obj) => {
+                self.delete(&obj.key());
+            }
+            Change::Replaced(items, rv) => self.replace(items, rv),
+            Change::Resync => self.resync(),
+        }
+        Ok(())
+    }
+}
+
+impl<T: Keyed + Send + Sync + 'static> ReflectorStore<T> for DeltaFifo<T> {
+    fn apply(&self, change: Change<T>) -> Result<(), Error> {
+        match change {
+            Change::Added(obj) => self.add(obj),
+            Change::Modified(obj) => self.update(obj),
+            Change::Deleted(obj) => {
+                self.delete(obj);
+            }
+            Change::Replaced(items, rv) => self.replace(items, rv),
+            Change::Resync => self.resync(),
+        }
+        Ok(())
+    }
+}
+
+impl<T: Keyed, S: ReflectorStore<T>> ReflectorStore<T> for Arc<S> {
+    fn apply(&self, change: Change<T>) -> Result<(), Error> {
+        (**self).apply(change)
+    }
+}

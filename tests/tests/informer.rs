@@ -1,0 +1,258 @@
+//! The informer: handlers, late-handler replay, relist deletes, panics isolated,
+//! transform, caught-up signals.
+
+// The helpers build scripted stream items, whose type is the wire contract
+// `Result<WatchEvent<T>, Status>`: a large `Err` is what the source hands out.
+#![allow(clippy::result_large_err)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use conformance::fixtures::{item, Item};
+use conformance::scripted::{Scripted, Then, WatchAnswer};
+use parking_lot::Mutex;
+use reflector::informer::Handler;
+use reflector::{Informer, ReflectorError, WatchEvent};
+use store_core::{DeletedObject, ResourceVersion, Status, Store};
+use tokio_util::sync::CancellationToken;
+
+type Log = Arc<Mutex<Vec<String>>>;
+
+fn recording(log: &Log) -> Handler<Item> {
+    let (a, u, d) = (Arc::clone(log), Arc::clone(log), Arc::clone(log));
+    Handler::<Item>::new()
+        .on_add(move |obj, initial| {
+            a.lock()
+                .push(format!("add {} v{} {initial}", obj.key, obj.version))
+        })
+        .on_update(move |old, new| {
+            u.lock().push(format!(
+                "update {} v{}->v{}",
+                new.key, old.version, new.version
+            ))
+        })
+        .on_delete(move |deleted| {
+            let kind = match deleted {
+                DeletedObject::Final(_) => "final",
+                DeletedObject::Unknown { .. } => "unknown",
+            };
+            d.lock().push(format!("delete {} {kind}", deleted.key()))
+        })
+}
+
+fn event(kind: &str, key: u32, version: u32, rv: &str) -> Result<WatchEvent<Item>, Status> {
+    let obj = Arc::new(item(key, version));
+    let rv = ResourceVersion::from(rv);
+    Ok(match kind {
+        "add" => WatchEvent::Added(obj, rv),
+        "mod" => WatchEvent::Modified(obj, rv),
+        _ => WatchEvent::Deleted(obj, rv),
+    })
+}
+
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn handlers_see_the_initial_list_then_live_changes() {
+    let source = Scripted::new();
+    source.list_ok(vec![item(1, 1), item(2, 1)], "10");
+    source.watch(WatchAnswer::Stream(
+        vec![
+            event("mod", 1, 2, "11"),
+            event("del", 2, 1, "12"),
+            event("add", 3, 1, "13"),
+        ],
+        Then::Hang,
+    ));
+    let informer = Informer::new(Arc::clone(&source));
+    let log = Log::default();
+    let registration = informer.add_handler(recording(&log));
+    let shutdown = CancellationToken::new();
+    let running = informer.start(shutdown.clone());
+    informer.wait_until_synced().await;
+    registration.caught_up().await;
+    settle().await;
+    // Order holds per key (a key's changes queue together); keys may interleave.
+    let seen = log.lock().clone();
+    let of = |key: &str| -> Vec<String> {
+        seen.iter()
+            .filter(|line| line.split(' ').nth(1) == Some(key))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(of("1"), ["add 1 v1 true", "update 1 v1->v2"]);
+    assert_eq!(of("2"), ["add 2 v1 true", "delete 2 final"]);
+    assert_eq!(of("3"), ["add 3 v1 false"]);
+    let mut keys = informer.store().list_keys();
+    keys.sort();
+    assert_eq!(keys, [1, 3]);
+    assert_eq!(
+        informer.last_sync_resource_version(),
+        Some(ResourceVersion::from("13"))
+    );
+    shutdown.cancel();
+    running.await.expect("no panic");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_relist_turns_vanished_objects_into_tombstone_deletes() {
+    let source = Scripted::new();
+    source.list_ok(vec![item(1, 1), item(2, 1)], "10");
+    source.watch(WatchAnswer::Stream(
+        vec![Ok(WatchEvent::Error(Box::new(Status::expired("too old"))))],
+        Then::Close,
+    ));
+    source.list_ok(vec![item(2, 2), item(3, 1)], "20");
+    let informer = Informer::new(Arc::clone(&source));
+    let log = Log::default();
+    informer.add_handler(recording(&log));
+    let shutdown = CancellationToken::new();
+    let running = informer.start(shutdown.clone());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let seen = log.lock().clone();
+    assert!(seen.contains(&"delete 1 unknown".to_owned()), "{seen:?}");
+    assert!(seen.contains(&"update 2 v1->v2".to_owned()), "{seen:?}");
+    assert!(seen.contains(&"add 3 v1 false".to_owned()), "{seen:?}");
+    let mut keys = informer.store().list_keys();
+    keys.sort();
+    assert_eq!(keys, [2, 3]);
+    shutdown.cancel();
+    running.await.expect("no panic");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_late_handler_first_receives_the_current_content_as_adds() {
+    let source = Scripted::new();
+    source.list_ok(vec![item(1, 1), item(2, 1)], "10");
+    source.watch(WatchAnswer::Stream(
+        vec![event("add", 3, 1, "11")],
+        Then::Hang,
+    ));
+    let informer = Informer::new(Arc::clone(&source));
+    let shutdown = CancellationToken::new();
+    let running = informer.start(shutdown.clone());
+    informer.wait_until_synced().await;
+    settle().await;
+    let log = Log::default();
+    let late = informer.add_handler(recording(&log));
+    late.caught_up().await;
+    assert!(late.has_caught_up());
+    let mut seen = log.lock().clone();
+    seen.sort();
+    assert_eq!(seen, ["add 1 v1 false", "add 2 v1 false", "add 3 v1 false"]);
+    assert_eq!(late.processed(), 3);
+    assert_eq!(late.pending(), 0);
+    shutdown.cancel();
+    running.await.expect("no panic");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_handler_is_isolated_and_reported() {
+    let source = Scripted::new();
+    source.list_ok(vec![item(1, 1), item(2, 1)], "10");
+    let errors = Arc::new(Mutex::new(Vec::<ReflectorError>::new()));
+    let sink = Arc::clone(&errors);
+    let informer =
+        Informer::new(Arc::clone(&source)).on_error(move |error| sink.lock().push(error.clone()));
+    let bad = informer.on_add(|obj, _| assert!(obj.key != 1, "handler bug on key 1"));
+    let good_count = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&good_count);
+    let good = informer.on_add(move |_, _| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let shutdown = CancellationToken::new();
+    let running = informer.start(shutdown.clone());
+    good.caught_up().await;
+    bad.caught_up().await;
+    assert_eq!(good_count.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        bad.processed(),
+        2,
+        "the bad handler went on after its panic"
+    );
+    assert_eq!(bad.panics(), 1);
+    assert!(errors
+        .lock()
+        .iter()
+        .any(|e| matches!(e, ReflectorError::HandlerPanicked { message } if message.contains("handler bug"))));
+    shutdown.cancel();
+    running.await.expect("no panic");
+}
+
+// A real thread pool: the slow handler blocks its thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_handler_does_not_hold_back_the_others() {
+    let source = Scripted::new();
+    source.list_ok((0..50).map(|k| item(k, 1)).collect(), "10");
+    let informer = Informer::new(Arc::clone(&source));
+    let gate = Arc::new(std::sync::Barrier::new(2));
+    let blocked = Arc::clone(&gate);
+    let slow = informer.on_add(move |obj, _| {
+        if obj.key == 0 {
+            blocked.wait(); // stuck until the test lets it go
+        }
+    });
+    let fast = informer.on_add(|_, _| {});
+    let shutdown = CancellationToken::new();
+    let running = informer.start(shutdown.clone());
+    tokio::time::timeout(Duration::from_secs(10), fast.caught_up())
+        .await
+        .expect("the fast handler catches up while the slow one is stuck");
+    assert_eq!(fast.processed(), 50);
+    assert!(slow.pending() > 0, "the slow one's backlog is visible");
+    gate.wait();
+    slow.caught_up().await;
+    shutdown.cancel();
+    running.await.expect("no panic");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_transform_runs_once_before_caching() {
+    let source = Scripted::new();
+    source.list_ok(vec![item(1, 1)], "10");
+    source.watch(WatchAnswer::Stream(
+        vec![event("mod", 1, 2, "11")],
+        Then::Hang,
+    ));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&calls);
+    let informer = Informer::new(Arc::clone(&source)).with_transform(move |obj: Arc<Item>| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Arc::new(item(obj.key, obj.version * 100))
+    });
+    let log = Log::default();
+    informer.add_handler(recording(&log));
+    let shutdown = CancellationToken::new();
+    let running = informer.start(shutdown.clone());
+    informer.wait_until_synced().await;
+    settle().await;
+    assert_eq!(informer.store().get(&1).map(|i| i.version), Some(200));
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "once per object, not per handler"
+    );
+    assert_eq!(*log.lock(), ["add 1 v100 true", "update 1 v100->v200"]);
+    shutdown.cancel();
+    running.await.expect("no panic");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_empty_initial_list_syncs_at_once() {
+    let source = Scripted::<Item>::new();
+    source.list_ok(vec![], "10");
+    let informer = Informer::new(Arc::clone(&source));
+    let registration = informer.on_add(|_, _| {});
+    let shutdown = CancellationToken::new();
+    let running = informer.start(shutdown.clone());
+    tokio::time::timeout(Duration::from_secs(5), informer.wait_until_synced())
+        .await
+        .expect("synced");
+    registration.caught_up().await;
+    assert!(informer.has_synced());
+    shutdown.cancel();
+    running.await.expect("no panic");
+}

@@ -1,0 +1,485 @@
+//! The reflector's state machine, one test per rule, on a scripted source and
+//! tokio's paused clock.
+
+// The helpers build scripted stream items, whose type is the wire contract
+// `Result<WatchEvent<T>, Status>`: a large `Err` is what the source hands out.
+#![allow(clippy::result_large_err)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use conformance::fixtures::{item, Item};
+use conformance::scripted::{Call, Scripted, Then, WatchAnswer};
+use parking_lot::Mutex;
+use reflector::{
+    BackoffConfig, Change, Reflector, ReflectorConfig, ReflectorError, ReflectorHandle,
+    ReflectorStore, WatchEvent,
+};
+use store_core::{Cache, ResourceVersion, Status, Store};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+fn rv(value: &str) -> ResourceVersion {
+    ResourceVersion::from(value)
+}
+
+fn added(key: u32, version: u32, at: &str) -> Result<WatchEvent<Item>, Status> {
+    Ok(WatchEvent::Added(Arc::new(item(key, version)), rv(at)))
+}
+
+fn error_event(status: Status) -> Result<WatchEvent<Item>, Status> {
+    Ok(WatchEvent::Error(Box::new(status)))
+}
+
+fn no_jitter() -> ReflectorConfig {
+    ReflectorConfig {
+        backoff: BackoffConfig {
+            jitter: false,
+            ..BackoffConfig::default()
+        },
+        ..ReflectorConfig::default()
+    }
+}
+
+struct Running {
+    handle: ReflectorHandle,
+    errors: Arc<Mutex<Vec<ReflectorError>>>,
+    shutdown: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(5), self.task)
+            .await
+            .expect("stops promptly")
+            .expect("no panic");
+    }
+}
+
+fn start<S: ReflectorStore<Item>>(
+    source: &Arc<Scripted<Item>>,
+    store: S,
+    config: ReflectorConfig,
+) -> Running {
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&errors);
+    let reflector = Reflector::new(Arc::clone(source), store)
+        .with_config(config)
+        .on_error(move |error| sink.lock().push(error.clone()));
+    let handle = reflector.handle();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(reflector.run(shutdown.clone()));
+    Running {
+        handle,
+        errors,
+        shutdown,
+        task,
+    }
+}
+
+/// Lets the reflector run for `virtual_time` of the paused clock.
+async fn run_for(virtual_time: Duration) {
+    tokio::time::sleep(virtual_time).await;
+}
+
+/// The gaps between consecutive calls, in milliseconds.
+fn gaps(calls: &[tokio::time::Instant]) -> Vec<u64> {
+    calls
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_millis() as u64)
+        .collect()
+}
+
+/// The paused clock fires a timer at the next whole millisecond: allow that.
+fn assert_gaps(got: &[u64], expected: &[u64]) {
+    assert_eq!(got.len(), expected.len(), "{got:?} vs {expected:?}");
+    for (g, e) in got.iter().zip(expected) {
+        assert!(*e <= *g && *g <= *e + 5, "{got:?} vs {expected:?}");
+    }
+}
+
+fn list(resource_version: &str) -> Call {
+    Call::List(resource_version.to_owned(), Some(500), None)
+}
+
+fn watch(resource_version: &str) -> Call {
+    Call::Watch(resource_version.to_owned())
+}
+
+#[tokio::test(start_paused = true)]
+async fn first_list_is_at_rv_0_and_the_watch_starts_at_the_list_rv() {
+    let source = Scripted::new();
+    source.list_ok(vec![item(1, 1), item(2, 1)], "10");
+    let cache = Cache::new();
+    let running = start(&source, cache.clone(), no_jitter());
+    running.handle.wait_until_synced().await;
+    run_for(Duration::from_millis(10)).await;
+    assert_eq!(cache.len(), 2);
+    assert_eq!(cache.last_sync_resource_version(), Some(rv("10")));
+    assert_eq!(source.calls(), [list("0"), watch("10")]);
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_event_and_bookmark_advances_the_last_synced_rv() {
+    let source = Scripted::new();
+    source.list_ok(vec![], "10");
+    source.watch(WatchAnswer::Stream(
+        vec![
+            added(1, 1, "11"),
+            Ok(WatchEvent::Modified(Arc::new(item(1, 2)), rv("12"))),
+            Ok(WatchEvent::Bookmark(rv("15"))),
+        ],
+        Then::Hang,
+    ));
+    let cache = Cache::new();
+    let running = start(&source, cache.clone(), no_jitter());
+    run_for(Duration::from_millis(10)).await;
+    assert_eq!(cache.get(&1).map(|i| i.version), Some(2));
+    assert_eq!(running.handle.last_sync_resource_version(), Some(rv("15")));
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn clean_close_rewatches_from_the_last_rv_without_relisting() {
+    let source = Scripted::new();
+    source.list_ok(vec![], "10");
+    source.watch(WatchAnswer::Stream(vec![added(1, 1, "11")], Then::Close));
+    let running = start(&source, Cache::new(), no_jitter());
+    run_for(Duration::from_millis(10)).await;
+    assert_eq!(source.calls(), [list("0"), watch("10"), watch("11")]);
+    assert!(running.errors.lock().is_empty());
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn very_short_watch_counts_as_an_error_and_relists() {
+    let source = Scripted::new();
+    source.list_ok(vec![], "10");
+    source.watch(WatchAnswer::Stream(vec![], Then::Close));
+    source.list_ok(vec![], "10");
+    let running = start(&source, Cache::new(), no_jitter());
+    run_for(Duration::from_secs(2)).await;
+    assert_eq!(
+        source.calls(),
+        [list("0"), watch("10"), list("10"), watch("10")]
+    );
+    assert!(matches!(
+        running.errors.lock().as_slice(),
+        [ReflectorError::VeryShortWatch { .. }]
+    ));
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn expired_in_the_stream_relists_at_the_last_synced_rv() {
+    let source = Scripted::new();
+    source.list_ok(vec![], "10");
+    source.watch(WatchAnswer::Stream(
+        vec![
+            added(1, 1, "11"),
+            error_event(Status::expired("too old resource version: 10 (20)")),
+        ],
+        Then::Close,
+    ));
+    source.list_ok(vec![item(1, 3)], "25");
+    let cache = Cache::new();
+    let running = start(&source, cache.clone(), no_jitter());
+    run_for(Duration::from_secs(2)).await;
+    assert_eq!(
+        source.calls(),
+        [list("0"), watch("10"), list("11"), watch("25")]
+    );
+    assert_eq!(cache.get(&1).map(|i| i.version), Some(3));
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn expired_list_relists_from_scratch() {
+    let source = Scripted::new();
+    source.list_ok(vec![], "10");
+    source.watch(WatchAnswer::Stream(
+        vec![error_event(Status::gone("gone"))],
+        Then::Close,
+    ));
+    source.list_err(Status::expired("too old resource version: 10 (30)"));
+    source.list_ok(vec![], "31");
+    let running = start(&source, Cache::new(), no_jitter());
+    run_for(Duration::from_secs(5)).await;
+    assert_eq!(
+        source.calls(),
+        [list("0"), watch("10"), list("10"), list(""), watch("31")]
+    );
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn too_large_resource_version_relists_from_scratch() {
+    let source = Scripted::new();
+    source.list_err(Status::too_large_resource_version("50", "40", 1));
+    source.list_ok(vec![], "40");
+    let running = start(&source, Cache::new(), no_jitter());
+    run_for(Duration::from_secs(2)).await;
+    assert_eq!(source.calls(), [list("0"), list(""), watch("40")]);
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn refused_connection_and_throttling_back_off_then_rewatch() {
+    let source = Scripted::new();
+    source.list_ok(vec![], "10");
+    source.watch(WatchAnswer::fail(Status::service_unavailable(
+        "connection refused",
+    )));
+    source.watch(WatchAnswer::Stream(
+        vec![error_event(Status::too_many_requests("slow down", 1))],
+        Then::Close,
+    ));
+    let running = start(&source, Cache::new(), no_jitter());
+    run_for(Duration::from_secs(5)).await;
+    let calls = source.timed_calls();
+    let kinds: Vec<Call> = calls.iter().map(|(_, c)| c.clone()).collect();
+    assert_eq!(kinds, [list("0"), watch("10"), watch("10"), watch("10")]);
+    let at: Vec<_> = calls.iter().map(|(at, _)| *at).collect();
+    assert_gaps(&gaps(&at[1..]), &[800, 1600]);
+    assert_eq!(running.errors.lock().len(), 2);
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn other_errors_back_off_then_relist() {
+    let source = Scripted::new();
+    source.list_ok(vec![], "10");
+    source.watch(WatchAnswer::Stream(
+        vec![
+            added(1, 1, "11"),
+            Err(Status::internal_error("malformed event")),
+        ],
+        Then::Close,
+    ));
+    source.list_ok(vec![], "12");
+    let running = start(&source, Cache::new(), no_jitter());
+    run_for(Duration::from_secs(2)).await;
+    let calls = source.timed_calls();
+    let kinds: Vec<Call> = calls.iter().map(|(_, c)| c.clone()).collect();
+    assert_eq!(kinds, [list("0"), watch("10"), list("11"), watch("12")]);
+    let at: Vec<_> = calls.iter().map(|(at, _)| *at).collect();
+    assert_gaps(&gaps(&at[1..3]), &[800]);
+    assert!(matches!(
+        running.errors.lock().as_slice(),
+        [ReflectorError::WatchEnded { .. }]
+    ));
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn backoff_doubles_caps_at_30s_and_resets_after_two_healthy_minutes() {
+    let source = Scripted::new();
+    for _ in 0..8 {
+        source.list_err(Status::internal_error("down"));
+    }
+    source.list_ok(vec![], "10");
+    // healthy for three minutes, then the watch closes with an error
+    source.watch(WatchAnswer::Stream(vec![], Then::Hang));
+    let running = start(&source, Cache::new(), no_jitter());
+    run_for(Duration::from_secs(120)).await;
+    let lists: Vec<_> = source
+        .timed_calls()
+        .into_iter()
+        .filter(|(_, call)| matches!(call, Call::List(..)))
+        .map(|(at, _)| at)
+        .collect();
+    assert_gaps(
+        &gaps(&lists),
+        &[800, 1600, 3200, 6400, 12800, 25600, 30000, 30000],
+    );
+    running.stop().await;
+
+    // after three healthy minutes the next failure waits 800 ms again
+    let source = Scripted::new();
+    source.list_err(Status::internal_error("down"));
+    source.list_err(Status::internal_error("down"));
+    source.list_ok(vec![], "10");
+    source.watch(WatchAnswer::Stream(
+        vec![],
+        Then::CloseAfter(Duration::from_secs(180)),
+    ));
+    source.watch(WatchAnswer::fail(Status::internal_error(
+        "after a healthy stretch",
+    )));
+    source.list_ok(vec![], "10");
+    let running = start(&source, Cache::new(), no_jitter());
+    run_for(Duration::from_secs(200)).await;
+    let calls = source.timed_calls();
+    let kinds: Vec<Call> = calls.iter().map(|(_, c)| c.clone()).collect();
+    assert_eq!(
+        kinds,
+        [
+            list("0"),
+            list("0"),
+            list("0"),
+            watch("10"),
+            watch("10"),
+            list("10"),
+            watch("10")
+        ]
+    );
+    let at: Vec<_> = calls.iter().map(|(at, _)| *at).collect();
+    // fail, 800, fail, 1600, ok, watch 3 min, clean close → re-watch, fails → 800 again
+    assert_gaps(&gaps(&at), &[800, 1600, 0, 180_000, 800, 0]);
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn paginated_lists_follow_continue_tokens_and_replace_once() {
+    let source = Scripted::new();
+    source.list_page(vec![item(1, 1), item(2, 1)], "10", Some("next-1"));
+    source.list_page(vec![item(3, 1)], "10", None);
+    let changes = Recorder::default();
+    let config = ReflectorConfig {
+        page_size: Some(2),
+        ..no_jitter()
+    };
+    let running = start(&source, changes.clone(), config);
+    run_for(Duration::from_millis(10)).await;
+    assert_eq!(
+        source.calls(),
+        [
+            Call::List("0".into(), Some(2), None),
+            Call::List("0".into(), Some(2), Some("next-1".into())),
+            watch("10")
+        ]
+    );
+    assert_eq!(changes.log(), ["replace 3 at 10"]);
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn resync_period_hands_the_store_resyncs_while_watching() {
+    let source = Scripted::new();
+    source.list_ok(vec![], "10");
+    let changes = Recorder::default();
+    let config = ReflectorConfig {
+        resync_period: Some(Duration::from_secs(30)),
+        ..no_jitter()
+    };
+    let running = start(&source, changes.clone(), config);
+    run_for(Duration::from_secs(95)).await;
+    assert_eq!(
+        changes.log(),
+        ["replace 0 at 10", "resync", "resync", "resync"]
+    );
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_while_listing_returns_promptly() {
+    let reflector = Reflector::new(Arc::new(Stalled), Cache::<Item>::new());
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(reflector.run(shutdown.clone()));
+    run_for(Duration::from_secs(60)).await;
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_millis(10), task)
+        .await
+        .expect("returns at once")
+        .expect("no panic");
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_while_watching_or_backing_off_returns_promptly() {
+    let source = Scripted::new();
+    source.list_ok(vec![], "10");
+    let running = start(&source, Cache::new(), no_jitter());
+    run_for(Duration::from_secs(60)).await; // watching, silent
+    running.stop().await;
+
+    let source = Scripted::new();
+    source.list_err(Status::internal_error("down"));
+    let running = start(&source, Cache::new(), no_jitter());
+    run_for(Duration::from_millis(100)).await; // inside an 800 ms backoff
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn deletions_in_the_stream_reach_the_store() {
+    let source = Scripted::new();
+    source.list_ok(vec![item(1, 1), item(2, 1)], "10");
+    source.watch(WatchAnswer::Stream(
+        vec![Ok(WatchEvent::Deleted(Arc::new(item(1, 1)), rv("11")))],
+        Then::Hang,
+    ));
+    let cache = Cache::new();
+    let running = start(&source, cache.clone(), no_jitter());
+    run_for(Duration::from_millis(10)).await;
+    assert_eq!(cache.list_keys(), [2]);
+    assert_eq!(running.handle.last_sync_resource_version(), Some(rv("11")));
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn store_errors_are_reported_and_the_reflector_goes_on() {
+    let source = Scripted::new();
+    source.list_ok(vec![item(1, 1)], "10");
+    source.watch(WatchAnswer::Stream(
+        vec![added(2, 1, "11"), added(3, 1, "12")],
+        Then::Hang,
+    ));
+    let cache = Cache::with_indexes([store_core::IndexDef::new("picky", |i: &Item| {
+        assert!(i.key != 2, "refuses item 2");
+        vec![]
+    })])
+    .expect("one index");
+    let running = start(&source, cache.clone(), no_jitter());
+    run_for(Duration::from_millis(10)).await;
+    let mut keys = cache.list_keys();
+    keys.sort();
+    assert_eq!(keys, [1, 3]);
+    assert!(matches!(
+        running.errors.lock().as_slice(),
+        [ReflectorError::Store(_)]
+    ));
+    running.stop().await;
+}
+
+/// A store that records what it is told.
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<String>>>);
+
+impl Recorder {
+    fn log(&self) -> Vec<String> {
+        self.0.lock().clone()
+    }
+}
+
+impl ReflectorStore<Item> for Recorder {
+    fn apply(&self, change: Change<Item>) -> Result<(), store_core::Error> {
+        let line = match change {
+            Change::Added(i) => format!("add {}", i.key),
+            Change::Modified(i) => format!("update {}", i.key),
+            Change::Deleted(i) => format!("delete {}", i.key),
+            Change::Replaced(items, rv) => format!("replace {} at {rv}", items.len()),
+            Change::Resync => "resync".to_owned(),
+        };
+        self.0.lock().push(line);
+        Ok(())
+    }
+}
+
+/// A source whose list never answers.
+struct Stalled;
+
+impl reflector::ListerWatcher<Item> for Stalled {
+    async fn list(&self, _: reflector::ListOptions) -> Result<reflector::List<Item>, Status> {
+        std::future::pending().await
+    }
+
+    async fn watch(
+        &self,
+        _: ResourceVersion,
+        _: reflector::WatchOptions,
+    ) -> Result<reflector::WatchStream<Item>, Status> {
+        std::future::pending().await
+    }
+}
