@@ -22,9 +22,8 @@ use syn::{parse_macro_input, DeriveInput};
 /// `#[index]` fields as ready-made secondary indexes.
 ///
 /// Use it as `store_core::Keyed` (the trait and the derive share the name). The
-/// examples here are `ignore`d because a proc-macro crate cannot run its own
-/// derive; the same forms run as tests in the workspace's `tests/tests/derive.rs`
-/// and in `store_core`'s documentation.
+/// examples run against `store_core` (a dev-dependency of this crate), and every
+/// form also has behaviour tests in the workspace's `tests/tests/derive.rs`.
 ///
 /// # Declaring the key
 ///
@@ -33,12 +32,15 @@ use syn::{parse_macro_input, DeriveInput};
 /// **One `#[key]` field.** `Key` is the field's type and `key()` clones it. Tuple
 /// structs mark the field in place.
 ///
-/// ```rust,ignore
+/// ```
+/// # use store_core::Keyed;
 /// #[derive(Keyed)]
 /// struct Node { #[key] id: u64, hostname: String }     // Key = u64
 ///
 /// #[derive(Keyed)]
 /// struct Id(#[key] u64, String);                       // Key = u64
+/// # assert_eq!(Node { id: 3, hostname: String::new() }.key(), 3);
+/// # assert_eq!(Id(4, String::new()).key(), 4);
 /// ```
 ///
 /// **Several `#[key]` fields.** The derive generates a key struct `<Type>Key`
@@ -49,10 +51,13 @@ use syn::{parse_macro_input, DeriveInput};
 /// `store_core`'s serde; the user crate needs no serde dependency), and its
 /// `Display` joins the fields' `Display` with `/`.
 ///
-/// ```rust,ignore
+/// ```
+/// # use store_core::Keyed;
 /// #[derive(Keyed)]
 /// pub struct Entry { #[key] pub tenant: String, #[key] pub id: u32, pub body: String }
-/// // pub struct EntryKey { pub tenant: String, pub id: u32 }
+/// // generated: pub struct EntryKey { pub tenant: String, pub id: u32 }
+/// let entry = Entry { tenant: "acme".into(), id: 7, body: String::new() };
+/// assert_eq!(entry.key(), EntryKey { tenant: "acme".into(), id: 7 });
 /// assert_eq!(entry.key().to_string(), "acme/7");
 /// ```
 ///
@@ -68,7 +73,10 @@ use syn::{parse_macro_input, DeriveInput};
 /// empty namespace makes a cluster-scoped key (as in client-go), a missing name is
 /// the empty name. `name` alone declares a cluster-scoped type.
 ///
-/// ```rust,ignore
+/// ```
+/// # use std::collections::BTreeMap;
+/// # use store_core::{Keyed, ObjectName};
+/// # struct ObjectMeta { namespace: Option<String>, name: Option<String> }
 /// #[derive(Keyed)]
 /// #[keyed(namespace = "metadata.namespace", name = "metadata.name")]
 /// struct ConfigMap { metadata: ObjectMeta, data: BTreeMap<String, String> }
@@ -76,6 +84,10 @@ use syn::{parse_macro_input, DeriveInput};
 /// #[derive(Keyed)]
 /// #[keyed(name = "metadata.name")]
 /// struct ClusterRole { metadata: ObjectMeta }
+/// # let meta = |ns: Option<&str>| ObjectMeta { namespace: ns.map(Into::into), name: Some("x".into()) };
+/// # let cm = ConfigMap { metadata: meta(Some("ns")), data: BTreeMap::new() };
+/// # assert_eq!(cm.key(), ObjectName::namespaced("ns", "x"));
+/// # assert_eq!(ClusterRole { metadata: meta(Some("ignored")) }.key(), ObjectName::cluster("x"));
 /// ```
 ///
 /// The derive checks the first field of a path against the struct; rustc checks
@@ -104,7 +116,11 @@ use syn::{parse_macro_input, DeriveInput};
 ///
 /// A field may carry several `#[index]` attributes (with distinct names).
 ///
-/// ```rust,ignore
+/// ```
+/// # use std::collections::BTreeMap;
+/// # use store_core::{Cache, Indexer, Keyed, Store};
+/// # struct ObjectMeta { namespace: Option<String>, name: String }
+/// # fn domain(email: &String) -> Option<String> { email.split('@').nth(1).map(Into::into) }
 /// #[derive(Keyed)]
 /// #[keyed(namespace = "metadata.namespace", name = "metadata.name")]
 /// struct Pod {
@@ -113,6 +129,16 @@ use syn::{parse_macro_input, DeriveInput};
 ///     #[index(name = "label")] labels: BTreeMap<String, String>, // "label": app=web, ...
 ///     #[index(with = "domain")] email: String,                // domain(&self.email)
 /// }
+/// # let pods = Cache::<Pod>::new();
+/// # pods.add(Pod {
+/// #     metadata: ObjectMeta { namespace: Some("ns".into()), name: "p".into() },
+/// #     node: Some("n1".into()),
+/// #     labels: BTreeMap::from([("app".into(), "web".into())]),
+/// #     email: "ops@example.com".into(),
+/// # }).unwrap();
+/// # assert_eq!(pods.index_names(), ["email", "label", "namespace", "node"]);
+/// # assert_eq!(pods.by_index("label", "app=web").unwrap().len(), 1);
+/// # assert_eq!(pods.by_index("email", "example.com").unwrap().len(), 1);
 /// ```
 ///
 /// When the type has `#[index]` fields or an `ObjectName` key from
