@@ -554,8 +554,7 @@ impl<T: Keyed + Send + Sync + 'static> DeltaFifo<T> {
         &self,
         process: impl FnOnce(&Deltas<T>, bool) -> Result<R, Requeue<E>>,
     ) -> Result<R, PopError<E>> {
-        let taken = self.queue.take_blocking().ok_or(PopError::Closed)?;
-        self.queue.process(taken, process, requeue_in_front::<T>)
+        self.queue.pop(process, requeue_in_front::<T>)
     }
 
     /// Waits (without blocking a thread) for a key, takes its deltas out of the queue
@@ -565,8 +564,7 @@ impl<T: Keyed + Send + Sync + 'static> DeltaFifo<T> {
         &self,
         process: impl FnOnce(&Deltas<T>, bool) -> Result<R, Requeue<E>>,
     ) -> Result<R, PopError<E>> {
-        let taken = self.queue.take_async().await.ok_or(PopError::Closed)?;
-        self.queue.process(taken, process, requeue_in_front::<T>)
+        self.queue.pop_async(process, requeue_in_front::<T>).await
     }
 
     /// Pops a key if one is queued, without waiting: `Ok(None)` when empty and open.
@@ -574,14 +572,7 @@ impl<T: Keyed + Send + Sync + 'static> DeltaFifo<T> {
         &self,
         process: impl FnOnce(&Deltas<T>, bool) -> Result<R, Requeue<E>>,
     ) -> Result<Option<R>, PopError<E>> {
-        match self.queue.try_take() {
-            Err(()) => Err(PopError::Closed),
-            Ok(None) => Ok(None),
-            Ok(Some(taken)) => self
-                .queue
-                .process(taken, process, requeue_in_front::<T>)
-                .map(Some),
-        }
+        self.queue.try_pop(process, requeue_in_front::<T>)
     }
 
     /// Closes the queue: every waiter wakes, drains what remains, then gets
@@ -592,12 +583,12 @@ impl<T: Keyed + Send + Sync + 'static> DeltaFifo<T> {
 
     /// Whether [`close`](DeltaFifo::close) was called.
     pub fn is_closed(&self) -> bool {
-        self.queue.read(|state| state.is_closed())
+        self.queue.is_closed()
     }
 
     /// See the type's documentation.
     pub fn has_synced(&self) -> bool {
-        self.queue.read(|state| state.has_synced())
+        self.queue.has_synced()
     }
 
     /// A copy of the deltas queued for `key`.
@@ -615,7 +606,7 @@ impl<T: Keyed + Send + Sync + 'static> DeltaFifo<T> {
 
     /// How many keys are queued.
     pub fn len(&self) -> usize {
-        self.queue.read(|state| state.len())
+        self.queue.len()
     }
 
     /// Whether nothing is queued.

@@ -159,9 +159,7 @@ impl<T: Keyed + Send + Sync + 'static> Fifo<T> {
         &self,
         process: impl FnOnce(&Arc<T>) -> Result<R, Requeue<E>>,
     ) -> Result<R, PopError<E>> {
-        let taken = self.queue.take_blocking().ok_or(PopError::Closed)?;
-        self.queue
-            .process(taken, |obj, _| process(obj), keep_newer::<T>)
+        self.queue.pop(|obj, _| process(obj), keep_newer::<T>)
     }
 
     /// Waits (without blocking a thread) for an item, takes it out of the queue and
@@ -171,9 +169,9 @@ impl<T: Keyed + Send + Sync + 'static> Fifo<T> {
         &self,
         process: impl FnOnce(&Arc<T>) -> Result<R, Requeue<E>>,
     ) -> Result<R, PopError<E>> {
-        let taken = self.queue.take_async().await.ok_or(PopError::Closed)?;
         self.queue
-            .process(taken, |obj, _| process(obj), keep_newer::<T>)
+            .pop_async(|obj, _| process(obj), keep_newer::<T>)
+            .await
     }
 
     /// Pops an item if one is queued, without waiting: `Ok(None)` when empty and open.
@@ -181,14 +179,7 @@ impl<T: Keyed + Send + Sync + 'static> Fifo<T> {
         &self,
         process: impl FnOnce(&Arc<T>) -> Result<R, Requeue<E>>,
     ) -> Result<Option<R>, PopError<E>> {
-        match self.queue.try_take() {
-            Err(()) => Err(PopError::Closed),
-            Ok(None) => Ok(None),
-            Ok(Some(taken)) => self
-                .queue
-                .process(taken, |obj, _| process(obj), keep_newer::<T>)
-                .map(Some),
-        }
+        self.queue.try_pop(|obj, _| process(obj), keep_newer::<T>)
     }
 
     /// Closes the queue; see the type's documentation.
@@ -198,12 +189,12 @@ impl<T: Keyed + Send + Sync + 'static> Fifo<T> {
 
     /// Whether [`close`](Fifo::close) was called.
     pub fn is_closed(&self) -> bool {
-        self.queue.read(|state| state.is_closed())
+        self.queue.is_closed()
     }
 
     /// See the type's documentation.
     pub fn has_synced(&self) -> bool {
-        self.queue.read(|state| state.has_synced())
+        self.queue.has_synced()
     }
 
     /// The queued object of `key`, if queued.
@@ -235,7 +226,7 @@ impl<T: Keyed + Send + Sync + 'static> Fifo<T> {
 
     /// How many keys are queued.
     pub fn len(&self) -> usize {
-        self.queue.read(|state| state.len())
+        self.queue.len()
     }
 
     /// Whether nothing is queued.

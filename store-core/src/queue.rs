@@ -366,6 +366,54 @@ impl<K: Hash + Eq + Clone, A, S> Queue<K, A, S> {
         }
     }
 
+    /// Blocks for an item, then processes it (see [`Queue::process`]).
+    pub(crate) fn pop<R, E>(
+        &self,
+        process: impl FnOnce(&A, bool) -> Result<R, Requeue<E>>,
+        merge: impl FnOnce(A, &mut A),
+    ) -> Result<R, PopError<E>> {
+        let taken = self.take_blocking().ok_or(PopError::Closed)?;
+        self.process(taken, process, merge)
+    }
+
+    /// Waits for an item without blocking a thread, then processes it.
+    pub(crate) async fn pop_async<R, E>(
+        &self,
+        process: impl FnOnce(&A, bool) -> Result<R, Requeue<E>>,
+        merge: impl FnOnce(A, &mut A),
+    ) -> Result<R, PopError<E>> {
+        let taken = self.take_async().await.ok_or(PopError::Closed)?;
+        self.process(taken, process, merge)
+    }
+
+    /// Processes an item if one is queued: `Ok(None)` when empty and open.
+    pub(crate) fn try_pop<R, E>(
+        &self,
+        process: impl FnOnce(&A, bool) -> Result<R, Requeue<E>>,
+        merge: impl FnOnce(A, &mut A),
+    ) -> Result<Option<R>, PopError<E>> {
+        match self.try_take() {
+            Err(()) => Err(PopError::Closed),
+            Ok(None) => Ok(None),
+            Ok(Some(taken)) => self.process(taken, process, merge).map(Some),
+        }
+    }
+
+    /// Whether the queue was closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.read(|state| state.closed)
+    }
+
+    /// Whether the queue has synced (see the queues' documentation).
+    pub(crate) fn has_synced(&self) -> bool {
+        self.read(|state| state.has_synced())
+    }
+
+    /// How many keys are queued.
+    pub(crate) fn len(&self) -> usize {
+        self.read(|state| state.len())
+    }
+
     /// Runs `process` on a taken item outside the lock; on [`Requeue`] puts the item
     /// back (through `merge` when the key was queued again meanwhile). The item
     /// counts as popped for `has_synced` once `process` returns, or unwinds.
