@@ -8,7 +8,7 @@ use equivalent::Equivalent;
 use hashbrown::{HashMap, HashSet};
 use parking_lot::RwLock;
 
-use crate::index::{guarded_values, reindex, values_for_all, IndexDef, Indexer};
+use crate::index::{guarded_values, reindex, IndexDef, Indexer};
 use crate::store::{Removed, Store};
 use crate::{Error, Keyed, ResourceVersion};
 
@@ -160,21 +160,48 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for Cache<T> {
     fn add(&self, obj: impl Into<Arc<T>>) -> Result<Option<Arc<T>>, Error> {
         let obj = obj.into();
         let key = obj.key();
-        let mut inner = self.inner.write();
-        if inner.indexes.is_empty() {
-            return Ok(inner.items.insert(key, obj));
+        let mut guard = self.inner.write();
+        let Inner { items, indexes, .. } = &mut *guard;
+        if indexes.is_empty() {
+            return Ok(items.insert(key, obj));
         }
-        // The new values first: a panic there leaves everything untouched.
-        let new_values = values_for_all(inner.indexes.iter().map(|i| &i.def), &obj, &key)?;
-        let inner = &mut *inner;
-        let old = inner.items.insert(key.clone(), obj);
-        for (index, new) in inner.indexes.iter_mut().zip(&new_values) {
-            let old_values = old
-                .as_deref()
-                .map(|old| guarded_values(&index.def, old, &key));
-            reindex(&mut index.postings, &key, old_values, new);
+        let exists = items.contains_key(&key);
+        // The new values first: a panic there leaves everything untouched. An index
+        // of key fields only cannot change while the key stays: skipped on updates.
+        let new_values = indexes
+            .iter()
+            .map(|index| {
+                if exists && index.def.is_key_derived() {
+                    Ok(None)
+                } else {
+                    guarded_values(&index.def, &obj, &key).map(Some)
+                }
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        match items.get_mut(&key) {
+            Some(slot) => {
+                let old = std::mem::replace(slot, obj);
+                for (index, new) in indexes.iter_mut().zip(&new_values) {
+                    if let Some(new) = new {
+                        let old_values = guarded_values(&index.def, &old, &key);
+                        reindex(&mut index.postings, &key, Some(old_values), new);
+                    }
+                }
+                Ok(Some(old))
+            }
+            None => {
+                for (index, new) in indexes.iter_mut().zip(&new_values) {
+                    reindex(
+                        &mut index.postings,
+                        &key,
+                        None,
+                        new.as_deref().unwrap_or_default(),
+                    );
+                }
+                // The key moves into the map: no clone for the entry itself.
+                Ok(items.insert(key, obj))
+            }
         }
-        Ok(old)
     }
 
     fn delete<Q>(&self, key: &Q) -> Option<Arc<T>>
@@ -229,14 +256,26 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for Cache<T> {
             .collect();
         let items = items.into_iter();
         let mut fresh: HashMap<T::Key, Arc<T>> = HashMap::with_capacity(items.size_hint().0);
-        for obj in items {
-            fresh.insert(obj.key(), obj);
-        }
         let mut postings: Vec<Postings<T::Key>> = defs.iter().map(|_| Postings::new()).collect();
-        for (key, obj) in &fresh {
+        let mut replaced_duplicate = false;
+        for obj in items {
+            let key = obj.key();
+            // Index values in list order, while the object is still warm in cache.
             for (def, postings) in defs.iter().zip(&mut postings) {
-                let values = guarded_values(def, obj, key)?;
-                reindex(postings, key, None, &values);
+                let values = guarded_values(def, &obj, &key)?;
+                reindex(postings, &key, None, &values);
+            }
+            replaced_duplicate |= fresh.insert(key, obj).is_some();
+        }
+        if replaced_duplicate {
+            // A key listed twice was indexed with both objects: index the survivors
+            // again (rare: a source lists each key once).
+            postings = defs.iter().map(|_| Postings::new()).collect();
+            for (key, obj) in &fresh {
+                for (def, postings) in defs.iter().zip(&mut postings) {
+                    let values = guarded_values(def, obj, key)?;
+                    reindex(postings, key, None, &values);
+                }
             }
         }
         let resource_version = resource_version.into();
@@ -247,17 +286,17 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for Cache<T> {
             drop(inner);
             return self.replace(fresh.into_values(), resource_version);
         }
-        let old = std::mem::replace(&mut inner.items, fresh);
+        let mut old = std::mem::replace(&mut inner.items, fresh);
         for (index, postings) in inner.indexes.iter_mut().zip(postings) {
             index.postings = postings;
         }
         inner.resource_version = Some(resource_version);
-        let kept = &inner.items;
-        let removed = old
-            .into_iter()
-            .filter(|(key, _)| !kept.contains_key(key))
-            .collect();
-        Ok(removed)
+        // Removed keys: what the new map lacks. Decided under the read side of the
+        // lock, and the old map is freed after it is released.
+        let inner = parking_lot::RwLockWriteGuard::downgrade(inner);
+        old.retain(|key, _| !inner.items.contains_key(key));
+        drop(inner);
+        Ok(old.into_iter().collect())
     }
 
     fn last_sync_resource_version(&self) -> Option<ResourceVersion> {

@@ -2,7 +2,8 @@
 //! any string-like type. Hidden: reached through `store_core::__private`, not part
 //! of the public API.
 
-use crate::ObjectName;
+use crate::{IndexDef, Keyed, ObjectName};
+use std::any::Any;
 use std::borrow::Cow;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -91,4 +92,20 @@ pub fn namespace_values<N: KeyString + ?Sized>(namespace: &N) -> Vec<String> {
     } else {
         vec![namespace]
     }
+}
+
+/// The namespace index of a type whose key the derive cannot see the type of (and
+/// the trait's default): the namespace of the key when it is an `ObjectName`.
+pub fn namespace_index_from_key<T: Keyed + 'static>() -> IndexDef<T> {
+    IndexDef::new(crate::NAMESPACE_INDEX, |obj: &T| {
+        let key = obj.key();
+        // Callers check that `T::Key` is `ObjectName`; should it not be, the index
+        // simply files nothing.
+        (&key as &dyn Any)
+            .downcast_ref::<ObjectName>()
+            .and_then(|name| name.namespace.clone())
+            .into_iter()
+            .collect()
+    })
+    .depends_only_on_key()
 }

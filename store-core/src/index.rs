@@ -48,6 +48,7 @@ type IndexFn<T> = dyn Fn(&T) -> Vec<String> + Send + Sync;
 pub struct IndexDef<T> {
     name: Cow<'static, str>,
     func: Arc<IndexFn<T>>,
+    key_derived: bool,
 }
 
 impl<T> IndexDef<T> {
@@ -60,7 +61,23 @@ impl<T> IndexDef<T> {
         IndexDef {
             name: name.into(),
             func: Arc::new(func),
+            key_derived: false,
         }
+    }
+
+    /// Declares that the function reads only the object's key fields (as the
+    /// namespace index does), so an object's values cannot change while its key
+    /// stays: stores then skip the function on updates (it costs a read of the old,
+    /// often cold, object otherwise). A function that reads anything else must not
+    /// be marked, or its index goes stale on updates.
+    pub fn depends_only_on_key(mut self) -> Self {
+        self.key_derived = true;
+        self
+    }
+
+    /// Whether [`depends_only_on_key`](IndexDef::depends_only_on_key) was declared.
+    pub fn is_key_derived(&self) -> bool {
+        self.key_derived
     }
 
     /// An index whose values are those of whatever `project` returns, through
@@ -94,6 +111,7 @@ impl<T> Clone for IndexDef<T> {
         IndexDef {
             name: self.name.clone(),
             func: Arc::clone(&self.func),
+            key_derived: self.key_derived,
         }
     }
 }

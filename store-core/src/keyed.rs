@@ -6,7 +6,7 @@
 //! `#[derive(Keyed)]`), so no store needs a key function at run time and a key
 //! can never fail to be produced.
 
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::str::FromStr;
@@ -80,16 +80,7 @@ pub trait Keyed {
         Self: Sized + 'static,
     {
         if TypeId::of::<Self::Key>() == TypeId::of::<ObjectName>() {
-            vec![IndexDef::new(crate::NAMESPACE_INDEX, |obj: &Self| {
-                let key = obj.key();
-                // The TypeId check above makes this downcast succeed; a `None` here
-                // would only mean "no namespace", never a panic.
-                (&key as &dyn Any)
-                    .downcast_ref::<ObjectName>()
-                    .and_then(|name| name.namespace.clone())
-                    .into_iter()
-                    .collect()
-            })]
+            vec![crate::derive_support::namespace_index_from_key::<Self>()]
         } else {
             Vec::new()
         }

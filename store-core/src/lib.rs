@@ -93,7 +93,9 @@ pub use equivalent::Equivalent;
 #[doc(hidden)]
 pub mod __private {
     //! Paths the derive's generated code uses; not part of the public API.
-    pub use crate::derive_support::{cluster_name, namespace_values, object_name, KeyString};
+    pub use crate::derive_support::{
+        cluster_name, namespace_index_from_key, namespace_values, object_name, KeyString,
+    };
     pub use serde;
 }
 

@@ -20,7 +20,7 @@ type Postings<K> = DashMap<String, HashSet<K>, DefaultHashBuilder>;
 
 /// A listed object with its values for every index, computed before `replace`
 /// changes anything.
-type Indexed<T> = (Arc<T>, Vec<Vec<String>>);
+type Indexed<T> = (Arc<T>, Vec<Option<Vec<String>>>);
 
 /// A [`Store`] and [`Indexer`] over DashMap shards: reads and writes of different
 /// keys rarely touch the same lock.
@@ -155,30 +155,50 @@ fn find<'a, T: Keyed>(
 
 impl<T: Keyed> Shared<T> {
     /// Upserts under the key's shard lock, moving the index entries along.
-    /// `indexes` is the registry, held by the caller.
+    /// `indexes` is the registry, held by the caller; `new_values` holds the values
+    /// of every index, or `None` for a key-derived one (unchanged by an update, and
+    /// computed here, under the shard lock, only when the key is new).
     fn upsert(
         &self,
         indexes: &[ShardedIndex<T>],
         key: T::Key,
         obj: Arc<T>,
-        new_values: &[Vec<String>],
-    ) -> Option<Arc<T>> {
-        let reindex_all = |key: &T::Key, old: Option<&T>| {
-            for (index, new) in indexes.iter().zip(new_values) {
-                let old_values = old.map(|old| guarded_values(&index.def, old, key));
-                reindex(&mut ShardedPostings(&index.postings), key, old_values, new);
-            }
-        };
+        new_values: &[Option<Vec<String>>],
+    ) -> Result<Option<Arc<T>>, Error> {
         match self.items.entry(key) {
             Entry::Occupied(mut entry) => {
                 let old = entry.insert(obj);
-                reindex_all(entry.key(), Some(&old));
-                Some(old)
+                for (index, new) in indexes.iter().zip(new_values) {
+                    if let Some(new) = new {
+                        let old_values = guarded_values(&index.def, &old, entry.key());
+                        reindex(
+                            &mut ShardedPostings(&index.postings),
+                            entry.key(),
+                            Some(old_values),
+                            new,
+                        );
+                    }
+                }
+                Ok(Some(old))
             }
             Entry::Vacant(entry) => {
+                let mut all = Vec::with_capacity(indexes.len());
+                for (index, new) in indexes.iter().zip(new_values) {
+                    all.push(match new {
+                        Some(values) => values.clone(),
+                        None => guarded_values(&index.def, &obj, entry.key())?,
+                    });
+                }
                 let stored = entry.insert(obj);
-                reindex_all(stored.key(), None);
-                None
+                for (index, new) in indexes.iter().zip(&all) {
+                    reindex(
+                        &mut ShardedPostings(&index.postings),
+                        stored.key(),
+                        None,
+                        new,
+                    );
+                }
+                Ok(None)
             }
         }
     }
@@ -218,8 +238,18 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for ShardedCache<T> {
             return Ok(self.shared.items.insert(key, obj));
         }
         // The new values first, outside the shard lock: a panic there changes nothing.
-        let new_values = values_for_all(indexes.iter().map(|i| &i.def), &obj, &key)?;
-        Ok(self.shared.upsert(&indexes, key, obj, &new_values))
+        // Key-derived indexes wait: an update leaves them as they are.
+        let new_values = indexes
+            .iter()
+            .map(|index| {
+                if index.def.is_key_derived() {
+                    Ok(None)
+                } else {
+                    guarded_values(&index.def, &obj, &key).map(Some)
+                }
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        self.shared.upsert(&indexes, key, obj, &new_values)
     }
 
     fn delete<Q>(&self, key: &Q) -> Option<Arc<T>>
@@ -285,7 +315,7 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for ShardedCache<T> {
         for obj in items {
             let key = obj.key();
             let values = values_for_all(indexes.iter().map(|i| &i.def), &obj, &key)?;
-            fresh.insert(key, (obj, values));
+            fresh.insert(key, (obj, values.into_iter().map(Some).collect()));
         }
         let mut removed = Vec::new();
         // Keys the list lacks go first, shard by shard, so the upserts below do not
@@ -299,7 +329,8 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for ShardedCache<T> {
             .collect();
         let mut upserts = fresh.into_iter();
         for (key, (obj, values)) in upserts.by_ref() {
-            self.shared.upsert(&indexes, key, obj, &values);
+            // Every value is computed already: nothing can fail here.
+            self.shared.upsert(&indexes, key, obj, &values)?;
         }
         for key in stale {
             if let Some(entry) = self.shared.remove(&indexes, &key) {

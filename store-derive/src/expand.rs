@@ -504,12 +504,14 @@ fn indexes_fn(
                         ::store_core::IndexDef::new(::store_core::NAMESPACE_INDEX, |obj: &Self| {
                             ::store_core::__private::namespace_values(#value)
                         })
+                        .depends_only_on_key()
                     }
                 }
                 None => quote! {
                     ::store_core::IndexDef::new(::store_core::NAMESPACE_INDEX, |_: &Self| {
                         ::std::vec::Vec::new()
                     })
+                    .depends_only_on_key()
                 },
             };
             quote!(::std::vec![#namespace_index, #(#defs),*])
@@ -527,14 +529,7 @@ fn indexes_fn(
             if ::core::any::TypeId::of::<<Self as ::store_core::Keyed>::Key>()
                 == ::core::any::TypeId::of::<::store_core::ObjectName>()
             {
-                indexes.insert(0, ::store_core::IndexDef::new(::store_core::NAMESPACE_INDEX, |obj: &Self| {
-                    let key = ::store_core::Keyed::key(obj);
-                    (&key as &dyn ::core::any::Any)
-                        .downcast_ref::<::store_core::ObjectName>()
-                        .and_then(|key| ::core::clone::Clone::clone(&key.namespace))
-                        .into_iter()
-                        .collect()
-                }));
+                indexes.insert(0, ::store_core::__private::namespace_index_from_key::<Self>());
             }
             indexes
         },

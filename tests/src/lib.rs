@@ -43,6 +43,7 @@ macro_rules! store_conformance {
                 panicking_index_function_leaves_store_unchanged,
                 panicking_old_value_recompute_still_cleans_the_index,
                 replace_rebuilds_indexes,
+                key_derived_index_is_not_recomputed_on_update,
             );
         }
     };

@@ -487,3 +487,29 @@ pub fn replace_rebuilds_indexes<S: Indexer<Pod>>(make: impl Fn() -> S) {
         ["b", "c"]
     );
 }
+
+/// An index declared key-derived is not run again when an object is updated.
+pub fn key_derived_index_is_not_recomputed_on_update<S: Indexer<Pod>>(make: impl Fn() -> S) {
+    use std::sync::atomic::AtomicUsize;
+    let store = make();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&calls);
+    let by_name = store_core::IndexDef::new("name", move |pod: &Pod| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        vec![pod.name.clone()]
+    })
+    .depends_only_on_key();
+    store.add_index(by_name).expect("fresh name");
+    store.add(Pod::new("ns", "a").at(1)).expect("add");
+    let after_insert = calls.load(Ordering::SeqCst);
+    store.update(Pod::new("ns", "a").at(2)).expect("update");
+    store.update(Pod::new("ns", "a").at(3)).expect("update");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        after_insert,
+        "updates skip it"
+    );
+    assert_eq!(names(&store.by_index("name", "a").expect("index")), ["a"]);
+    store.delete(&key("ns", "a"));
+    assert!(store.list_index_values("name").expect("index").is_empty());
+}

@@ -1,0 +1,54 @@
+//! Shared pieces of the store benchmarks: the benchmarked object, the key samples and
+//! the client-go-style baseline store.
+//!
+//! Every contender caches the same object, a Kubernetes [`ConfigMap`] of about 1 KB
+//! (see [`config_map`]), so that time and memory figures compare like with like:
+//!
+//! - `Cache<Cm>` and `ShardedCache<Cm>` from `store_core`, where [`Cm`] is a newtype
+//!   keyed by `ObjectName` (with the namespace index every `ObjectName`-keyed type gets);
+//! - kube-runtime's reflector store (`kube::runtime::reflector::store()`);
+//! - [`ClientGoStore`]: one `RwLock<HashMap<String, Arc<ConfigMap>>>` keyed by the
+//!   `"namespace/name"` string built per call, as client-go's `threadSafeMap` does;
+//! - a raw `hashbrown::HashMap<ObjectName, Arc<Cm>>` without a lock (a floor for `get`).
+//!
+//! ```
+//! use store_bench::{config_map, Cm, ObjectSpec};
+//! use store_core::{Cache, Keyed, ObjectRef, Store};
+//!
+//! let spec = ObjectSpec::default();
+//! let cache = Cache::new();
+//! cache.add(Cm(config_map(7, &spec)))?;
+//! let key = spec.object_name(7);
+//! assert!(cache.get(&key.as_ref()).is_some());
+//! assert_eq!(cache.get(&ObjectRef::namespaced("ns-007", "cm-0000007")).unwrap().key(), key);
+//! # Ok::<(), store_core::Error>(())
+//! ```
+//!
+//! Modules: [`object`] (the object and how to make one), `keys` (random key samples),
+//! `client_go` (the baseline store), `contender` (the [`Contender`] trait every store
+//! is benchmarked through).
+
+mod client_go;
+mod contender;
+mod keys;
+pub mod object;
+
+pub use client_go::ClientGoStore;
+pub use contender::{Contender, KubeStore};
+pub use keys::{KeySample, XorShift};
+pub use object::{config_map, Cm, ObjectSpec};
+
+/// The resident set size of this process in bytes (`VmRSS` of `/proc/self/status`),
+/// or `None` where that file cannot be read (not Linux).
+///
+/// ```
+/// if let Some(rss) = store_bench::resident_bytes() {
+///     assert!(rss > 0);
+/// }
+/// ```
+pub fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
