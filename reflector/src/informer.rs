@@ -212,6 +212,7 @@ impl fmt::Debug for HandlerRegistration {
 }
 
 type ErrorHook = Arc<dyn Fn(&ReflectorError) + Send + Sync>;
+type HandlerTask = Pin<Box<dyn Future<Output = ()> + Send>>;
 type Transform<T> = Arc<dyn Fn(Arc<T>) -> Arc<T> + Send + Sync>;
 type Starter<T> = Box<
     dyn FnOnce(
@@ -306,6 +307,8 @@ pub struct Informer<T: Keyed, S = ShardedCache<T>> {
     starter: Mutex<Option<Starter<T>>>,
     config: Mutex<ReflectorConfig>,
     transform: Mutex<Option<Transform<T>>>,
+    /// Handler tasks registered before `start` (`None` once started).
+    unstarted_handlers: Mutex<Option<Vec<HandlerTask>>>,
 }
 
 impl<T: Keyed + Send + Sync + 'static> Informer<T, ShardedCache<T>> {
@@ -345,6 +348,7 @@ where
             starter: Mutex::new(Some(starter)),
             config: Mutex::new(ReflectorConfig::default()),
             transform: Mutex::new(None),
+            unstarted_handlers: Mutex::new(Some(Vec::new())),
         }
     }
 
@@ -397,7 +401,8 @@ where
     }
 
     /// Registers a handler: before or after start. A handler added after start first
-    /// receives the current content as adds.
+    /// receives the current content as adds. Before start no tokio runtime is needed;
+    /// after start the handler's task is spawned on the current runtime.
     pub fn add_handler(&self, handler: impl EventHandler<T>) -> HandlerRegistration {
         let (sender, receiver) = mpsc::unbounded_channel();
         let (processed, _) = watch::channel(0);
@@ -418,7 +423,14 @@ where
             listeners.push(listener);
         }
         let on_error = self.shared.on_error.lock().clone();
-        spawn_listener(handler, receiver, Arc::clone(&progress), on_error);
+        let task = listener_task(handler, receiver, Arc::clone(&progress), on_error);
+        match self.unstarted_handlers.lock().as_mut() {
+            // Not started: no runtime is needed yet; `start` spawns it.
+            Some(unstarted) => unstarted.push(task),
+            None => {
+                tokio::spawn(task);
+            }
+        }
         HandlerRegistration {
             progress,
             informer_synced: self.shared.synced.subscribe(),
@@ -460,6 +472,9 @@ where
         };
         let on_error = self.shared.on_error.lock().clone();
         let config = self.config.lock().clone();
+        for task in self.unstarted_handlers.lock().take().unwrap_or_default() {
+            tokio::spawn(task);
+        }
         let (handle, reflector) = starter(queue, config, on_error, shutdown.clone());
         *self.shared.reflector.lock() = Some(handle.clone());
         // An empty first list queues nothing, so no pop would ever see the sync:
@@ -566,17 +581,19 @@ impl<T: Keyed> Listener<T> {
     }
 }
 
-/// Runs a handler on its own task until the informer drops its queue.
-fn spawn_listener<T, H>(
+/// A handler's task: runs the handler on every notification until the informer
+/// drops its queue.
+fn listener_task<T, H>(
     handler: H,
     mut receiver: mpsc::UnboundedReceiver<Notification<T>>,
     progress: Arc<Progress>,
     on_error: Option<ErrorHook>,
-) where
+) -> HandlerTask
+where
     T: Keyed + Send + Sync + 'static,
     H: EventHandler<T>,
 {
-    tokio::spawn(async move {
+    Box::pin(async move {
         while let Some(notification) = receiver.recv().await {
             let outcome = catch_unwind(AssertUnwindSafe(|| match &notification {
                 Notification::Add(obj, initial) => handler.on_add(obj, *initial),
@@ -598,7 +615,7 @@ fn spawn_listener<T, H>(
             }
             progress.processed.send_modify(|done| *done += 1);
         }
-    });
+    })
 }
 
 impl<T: Keyed, S> fmt::Debug for Informer<T, S> {

@@ -256,3 +256,23 @@ async fn an_empty_initial_list_syncs_at_once() {
     shutdown.cancel();
     running.await.expect("no panic");
 }
+
+#[test]
+fn handlers_can_be_registered_before_any_runtime_exists() {
+    let source = Scripted::new();
+    source.list_ok(vec![item(1, 1)], "10");
+    let informer = Informer::new(Arc::clone(&source));
+    let early = informer.on_add(|_, _| {}); // no runtime yet: must not panic
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        let running = informer.start(shutdown.clone());
+        early.caught_up().await;
+        assert_eq!(early.processed(), 1);
+        shutdown.cancel();
+        running.await.expect("no panic");
+    });
+}
