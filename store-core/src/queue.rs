@@ -78,6 +78,9 @@ pub(crate) struct State<K, A, S> {
     initial_remaining: usize,
     wakers: Vec<(u64, Waker)>,
     next_waiter: u64,
+    /// Threads blocked on the condition variable: a write with none to wake (and no
+    /// task waiting) skips the notification entirely.
+    sleepers: usize,
 }
 
 impl<K: Hash + Eq + Clone, A, S> State<K, A, S> {
@@ -95,6 +98,7 @@ impl<K: Hash + Eq + Clone, A, S> State<K, A, S> {
             initial_remaining: 0,
             wakers: Vec::new(),
             next_waiter: 0,
+            sleepers: 0,
         }
     }
 
@@ -305,7 +309,9 @@ impl<K: Hash + Eq + Clone, A, S> Queue<K, A, S> {
     }
 
     fn notify(&self, mut state: MutexGuard<'_, State<K, A, S>>) {
-        if state.items.is_empty() && !state.closed {
+        if (state.items.is_empty() && !state.closed)
+            || (state.sleepers == 0 && state.wakers.is_empty())
+        {
             return;
         }
         state.wake_async_waiters();
@@ -334,7 +340,11 @@ impl<K: Hash + Eq + Clone, A, S> Queue<K, A, S> {
             if state.closed && state.items.is_empty() {
                 return None;
             }
+            // Counted under the lock, which `wait` releases atomically: a writer that
+            // takes the lock next sees this sleeper and wakes it.
+            state.sleepers += 1;
             state = self.cond.wait(state);
+            state.sleepers -= 1;
         }
     }
 
