@@ -229,25 +229,9 @@ fn keyed_option(out: &mut TypeAttrs, entry: Entry, cx: &Ctxt) {
     }
     match name.as_str() {
         "namespace" => {
-            let example = "namespace = \"metadata.namespace\"";
-            let value = entry
-                .value(cx, example)
-                .and_then(|tokens| field_path(tokens, example, cx));
-            out.namespace = Some(Opt {
-                ident: entry.name,
-                value,
-            });
+            out.namespace = Some(path_option(entry, "namespace = \"metadata.namespace\"", cx));
         }
-        "name" => {
-            let example = "name = \"metadata.name\"";
-            let value = entry
-                .value(cx, example)
-                .and_then(|tokens| field_path(tokens, example, cx));
-            out.name = Some(Opt {
-                ident: entry.name,
-                value,
-            });
-        }
+        "name" => out.name = Some(path_option(entry, "name = \"metadata.name\"", cx)),
         "key" => {
             let value = entry
                 .value(cx, "key = \"field.path\"` or `key = Type")
@@ -333,6 +317,17 @@ fn function_path(tokens: TokenStream, cx: &Ctxt) -> Option<syn::Path> {
 }
 
 /// A dot-separated field path: `"metadata.name"`, `"0.name"`.
+/// An option whose value is a field path, such as `name = "metadata.name"`.
+fn path_option(entry: Entry, example: &str, cx: &Ctxt) -> Opt<FieldPath> {
+    let value = entry
+        .value(cx, example)
+        .and_then(|tokens| field_path(tokens, example, cx));
+    Opt {
+        ident: entry.name,
+        value,
+    }
+}
+
 fn field_path(tokens: TokenStream, example: &str, cx: &Ctxt) -> Option<FieldPath> {
     let lit = string_literal(tokens, example, cx)?;
     let text = lit.value();
