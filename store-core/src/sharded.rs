@@ -169,6 +169,10 @@ impl<T: Keyed> Shared<T> {
             Entry::Occupied(mut entry) => {
                 let old = entry.insert(obj);
                 for (index, new) in indexes.iter().zip(new_values) {
+                    // The key stays, so a key-derived index stays as it is.
+                    if index.def.is_key_derived() {
+                        continue;
+                    }
                     if let Some(new) = new {
                         let old_values = guarded_values(&index.def, &old, entry.key());
                         reindex(
