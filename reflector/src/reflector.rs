@@ -248,6 +248,9 @@ where
     }
 
     async fn run_until(self, shutdown: CancellationToken) {
+        // One resync clock for the reflector's life (started by the first list), so
+        // that frequent re-watches cannot keep postponing it.
+        let mut resync: Option<tokio::time::Interval> = None;
         let mut backoff = Backoff::new(self.config.backoff.clone());
         let mut list_from = ListFrom::Any;
         'relist: while !shutdown.is_cancelled() {
@@ -287,10 +290,20 @@ where
             self.set_last_synced(listed_version);
             list_from = ListFrom::LastSynced;
             self.shared.synced.send_replace(true);
+            if resync.is_none() {
+                resync = self.config.resync_period.map(|period| {
+                    let mut interval = tokio::time::interval_at(Instant::now() + period, period);
+                    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    interval
+                });
+            }
 
             loop {
                 let resource_version = self.last_synced();
-                match self.watch_once(&resource_version, &shutdown).await {
+                match self
+                    .watch_once(&resource_version, &shutdown, &mut resync)
+                    .await
+                {
                     None => break 'relist,
                     Some(Next::Rewatch) => {}
                     Some(Next::RewatchAfterBackoff) => {
@@ -319,6 +332,7 @@ where
         &self,
         resource_version: &ResourceVersion,
         shutdown: &CancellationToken,
+        resync: &mut Option<tokio::time::Interval>,
     ) -> Option<Next> {
         let options = WatchOptions {
             timeout: Some(self.watch_timeout()),
@@ -339,7 +353,7 @@ where
                 });
                 next
             }
-            Ok(stream) => match self.consume(stream, shutdown).await {
+            Ok(stream) => match self.consume(stream, shutdown, resync).await {
                 WatchEnd::Shutdown => return None,
                 WatchEnd::Closed { events }
                     if events == 0 && started.elapsed() < self.config.min_watch_duration =>
@@ -371,18 +385,18 @@ where
     }
 
     /// Applies a watch's events until it ends.
-    async fn consume(&self, mut stream: WatchStream<T>, shutdown: &CancellationToken) -> WatchEnd {
+    async fn consume(
+        &self,
+        mut stream: WatchStream<T>,
+        shutdown: &CancellationToken,
+        resync: &mut Option<tokio::time::Interval>,
+    ) -> WatchEnd {
         let mut events = 0usize;
-        let mut resync = self.config.resync_period.map(|period| {
-            let mut interval = tokio::time::interval_at(Instant::now() + period, period);
-            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            interval
-        });
         loop {
             let item = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => return WatchEnd::Shutdown,
-                _ = tick(&mut resync) => {
+                _ = tick(resync) => {
                     tracing::trace!("resync");
                     self.apply(Change::Resync);
                     continue;

@@ -375,6 +375,31 @@ async fn resync_period_hands_the_store_resyncs_while_watching() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn frequent_rewatches_do_not_postpone_the_resync() {
+    let source = Scripted::new();
+    source.list_ok(vec![], "10");
+    for _ in 0..10 {
+        // each watch lives 10 s, then closes cleanly: shorter than the period
+        source.watch(WatchAnswer::Stream(
+            vec![],
+            Then::CloseAfter(Duration::from_secs(10)),
+        ));
+    }
+    let changes = Recorder::default();
+    let config = ReflectorConfig {
+        resync_period: Some(Duration::from_secs(25)),
+        ..no_jitter()
+    };
+    let running = start(&source, changes.clone(), config);
+    run_for(Duration::from_secs(80)).await;
+    assert_eq!(
+        changes.log(),
+        ["replace 0 at 10", "resync", "resync", "resync"]
+    );
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn shutdown_while_listing_returns_promptly() {
     let reflector = Reflector::new(Arc::new(Stalled), Cache::<Item>::new());
     let shutdown = CancellationToken::new();
