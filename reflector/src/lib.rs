@@ -40,6 +40,7 @@
 //! - [`reflector_store`]: [`ReflectorStore`] and the [`Change`]s it applies.
 //! - [`informer`]: [`Informer`] and its handlers.
 //! - [`memory`]: [`MemoryServer`], the embedded versioned source with fault injection.
+//! - `etcd` (feature `etcd`): `EtcdSource`, a real etcd's key prefix as a source.
 //! - [`error`]: [`ReflectorError`], what the error hook receives.
 
 #![forbid(unsafe_code)]
@@ -47,6 +48,8 @@
 
 pub mod backoff;
 pub mod error;
+#[cfg(feature = "etcd")]
+pub mod etcd;
 pub mod informer;
 pub mod lister_watcher;
 pub mod memory;
@@ -55,6 +58,8 @@ pub mod reflector_store;
 
 pub use backoff::BackoffConfig;
 pub use error::ReflectorError;
+#[cfg(feature = "etcd")]
+pub use etcd::{EtcdConfig, EtcdSource, EtcdWriter};
 pub use informer::{EventHandler, Handler, HandlerRegistration, Informer};
 pub use lister_watcher::{List, ListOptions, ListerWatcher, WatchEvent, WatchOptions, WatchStream};
 pub use memory::{MemoryServer, MemoryServerConfig, Request};

@@ -2,10 +2,13 @@
 //!
 //! [`store_conformance!`] expands to the one store conformance suite, run against
 //! every backend; [`model`] holds the proptest model test against a `BTreeMap`.
+//! `etcd_harness` (feature `etcd`) runs a real etcd on loopback for the etcd tests.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "etcd")]
+pub mod etcd_harness;
 pub mod fixtures;
 pub mod model;
 pub mod scripted;
