@@ -93,7 +93,10 @@ impl KeySample {
     fn from_parts(parts: Vec<(String, String)>) -> Self {
         let owned = parts
             .iter()
-            .map(|(namespace, name)| ObjectName::namespaced(namespace.as_str(), name.as_str()))
+            .map(|(namespace, name)| ObjectName {
+                namespace: Some(namespace.clone()),
+                name: name.clone(),
+            })
             .collect();
         KeySample { parts, owned }
     }

@@ -18,7 +18,7 @@ use store_core::{Keyed, ObjectName};
 /// use store_core::{Keyed, ObjectName};
 ///
 /// let cm = Cm(config_map(3, &ObjectSpec::default()));
-/// assert_eq!(cm.key(), ObjectName::namespaced("ns-003", "cm-0000003"));
+/// assert_eq!(cm.key(), ObjectName::namespaced("ns-003", "cm-0000003").unwrap());
 /// ```
 #[derive(Clone, Debug, Keyed)]
 #[keyed(namespace = "0.metadata.namespace", name = "0.metadata.name")]
@@ -70,7 +70,11 @@ impl ObjectSpec {
 
     /// The key of object `i`.
     pub fn object_name(&self, i: usize) -> ObjectName {
-        ObjectName::namespaced(self.namespace(i), self.name(i))
+        // generated parts hold no `/`
+        ObjectName {
+            namespace: Some(self.namespace(i)),
+            name: self.name(i),
+        }
     }
 }
 

@@ -113,12 +113,11 @@ async fn main() {
                 for i in 0..500u64 {
                     let n = (generation * 7_919 + i * 13) % 12_000;
                     let written = match n % 10 {
-                        0 => server
-                            .delete(&store_core::ObjectName::namespaced(
-                                format!("team-{}", n % 10),
-                                format!("cm-{n}"),
-                            ))
-                            .is_ok(),
+                        0 => store_core::ObjectName::namespaced(
+                            format!("team-{}", n % 10),
+                            format!("cm-{n}"),
+                        )
+                        .is_ok_and(|key| server.delete(&key).is_ok()),
                         _ => {
                             server.apply(config_map(n, generation));
                             true

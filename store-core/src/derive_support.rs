@@ -81,7 +81,12 @@ where
 
 /// The `ObjectName` of a cluster-scoped type (no namespace field).
 pub fn cluster_name<M: KeyString + ?Sized>(name: &M) -> ObjectName {
-    ObjectName::cluster(name.key_string())
+    // Built field by field: a derived key never fails (`ObjectName::validate` tells
+    // whether it is fit for a string key).
+    ObjectName {
+        namespace: None,
+        name: name.key_string(),
+    }
 }
 
 /// The namespace index values of a namespace field: none when it is empty.

@@ -6,7 +6,8 @@
 //! `#[derive(Keyed)]`), so no store needs a key function at run time and a key
 //! can never fail to be produced.
 
-use std::any::TypeId;
+use std::any::{Any, TypeId};
+use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::str::FromStr;
@@ -44,7 +45,7 @@ use crate::index::IndexDef;
 ///     metadata: Metadata { namespace: Some("default".into()), name: "app".into() },
 ///     data: Default::default(),
 /// };
-/// assert_eq!(cm.key(), ObjectName::namespaced("default", "app"));
+/// assert_eq!(cm.key(), ObjectName::namespaced("default", "app").unwrap());
 /// assert_eq!(cm.key().to_string(), "default/app");
 /// ```
 ///
@@ -93,6 +94,14 @@ pub trait Keyed {
 /// cluster-scoped object — and [`FromStr`] parses it back. Ordering puts
 /// cluster-scoped names first, then namespaces in order, then names.
 ///
+/// **Two distinct keys never print the same string.** An empty namespace *is*
+/// cluster-scoped: `Some("")` and `None` compare, hash, order and print the same, and
+/// the constructors store `None`. A `/` in a namespace or a name is rejected wherever a
+/// key is built from strings (the constructors, [`FromStr`]), as Kubernetes forbids it;
+/// so is an empty name. A key built field by field or derived from an object's fields
+/// (which cannot fail) can still hold one: [`validate`](ObjectName::validate) tells,
+/// and every source that files objects under string keys (etcd) checks it.
+///
 /// Look-ups need not build one: an [`ObjectRef`] borrows its parts and finds the
 /// same entry without allocating.
 ///
@@ -105,52 +114,145 @@ pub trait Keyed {
 /// assert_eq!(key.to_string(), "kube-system/coredns");
 ///
 /// let node: ObjectName = "worker-1".parse()?;
-/// assert_eq!(node, ObjectName::cluster("worker-1"));
+/// assert_eq!(node, ObjectName::cluster("worker-1")?);
+/// // an empty namespace is cluster-scoped
+/// assert_eq!(ObjectName::namespaced("", "worker-1")?, node);
+/// assert_eq!(ObjectName::namespaced("", "worker-1")?.to_string(), "worker-1");
 ///
 /// assert!("a/b/c".parse::<ObjectName>().is_err());
 /// assert!("".parse::<ObjectName>().is_err());
+/// assert!(ObjectName::cluster("a/b").is_err());
+/// assert!(ObjectName::namespaced("a/b", "c").is_err());
 /// # Ok::<(), store_core::Error>(())
 /// ```
-#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Default, Serialize, Deserialize)]
 pub struct ObjectName {
-    /// The namespace, `None` for a cluster-scoped object.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The namespace, `None` for a cluster-scoped object (`Some("")` means the same).
+    #[serde(default, skip_serializing_if = "is_cluster_scoped")]
     pub namespace: Option<String>,
     /// The name, unique within the namespace.
     pub name: String,
 }
 
+fn is_cluster_scoped(namespace: &Option<String>) -> bool {
+    namespace.as_deref().is_none_or(str::is_empty)
+}
+
+/// Why a namespace or name cannot be part of a key, if it cannot.
+fn check_part(part: &str, what: Part) -> Result<(), Error> {
+    let reason = match what {
+        Part::Name if part.is_empty() => "the name is empty",
+        Part::Name if part.contains('/') => "a name cannot contain `/`",
+        Part::Namespace if part.contains('/') => "a namespace cannot contain `/`",
+        _ => return Ok(()),
+    };
+    Err(Error::InvalidObjectName {
+        input: part.to_owned(),
+        reason,
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Part {
+    Namespace,
+    Name,
+}
+
 impl ObjectName {
-    /// A key from an optional namespace and a name.
-    pub fn new(namespace: Option<impl Into<String>>, name: impl Into<String>) -> Self {
-        ObjectName {
-            namespace: namespace.map(Into::into),
+    /// A key from an optional namespace and a name (an empty namespace is
+    /// cluster-scoped).
+    ///
+    /// Fails with [`Error::InvalidObjectName`] when either part holds a `/` or the
+    /// name is empty.
+    pub fn new(
+        namespace: Option<impl Into<String>>,
+        name: impl Into<String>,
+    ) -> Result<Self, Error> {
+        let key = ObjectName {
+            namespace: namespace.map(Into::into).filter(|ns| !ns.is_empty()),
             name: name.into(),
-        }
+        };
+        key.validate()?;
+        Ok(key)
     }
 
-    /// The key of a namespaced object.
-    pub fn namespaced(namespace: impl Into<String>, name: impl Into<String>) -> Self {
-        ObjectName {
-            namespace: Some(namespace.into()),
-            name: name.into(),
-        }
+    /// The key of a namespaced object (an empty namespace is cluster-scoped); fails as
+    /// [`new`](ObjectName::new) does.
+    pub fn namespaced(
+        namespace: impl Into<String>,
+        name: impl Into<String>,
+    ) -> Result<Self, Error> {
+        ObjectName::new(Some(namespace), name)
     }
 
-    /// The key of a cluster-scoped object (no namespace).
-    pub fn cluster(name: impl Into<String>) -> Self {
-        ObjectName {
-            namespace: None,
-            name: name.into(),
+    /// The key of a cluster-scoped object (no namespace); fails as
+    /// [`new`](ObjectName::new) does.
+    pub fn cluster(name: impl Into<String>) -> Result<Self, Error> {
+        ObjectName::new(None::<String>, name)
+    }
+
+    /// Checks that this key's string form names it and nothing else: no `/` in the
+    /// namespace or the name, and a non-empty name. Keys from the constructors and
+    /// from [`FromStr`] always pass; one built field by field or derived from an
+    /// object may not.
+    ///
+    /// ```
+    /// use store_core::ObjectName;
+    ///
+    /// let odd = ObjectName { namespace: None, name: "a/b".into() };
+    /// assert!(odd.validate().is_err()); // it would print as the key of `a/b`
+    /// assert!(ObjectName::namespaced("a", "b")?.validate().is_ok());
+    /// # Ok::<(), store_core::Error>(())
+    /// ```
+    pub fn validate(&self) -> Result<(), Error> {
+        if let Some(namespace) = &self.namespace {
+            check_part(namespace, Part::Namespace)?;
         }
+        check_part(&self.name, Part::Name)
     }
 
     /// The borrowed form of this key, for look-ups that allocate nothing.
     pub fn as_ref(&self) -> ObjectRef<'_> {
-        ObjectRef {
-            namespace: self.namespace.as_deref(),
-            name: &self.name,
-        }
+        ObjectRef::new(self.namespace.as_deref(), &self.name)
+    }
+}
+
+/// Checks a key that is about to be written as a string and read back (an etcd key,
+/// a URL path): an [`ObjectName`] must [`validate`](ObjectName::validate); keys of
+/// other types are taken as they are.
+///
+/// ```
+/// use store_core::{validate_string_key, ObjectName};
+///
+/// assert!(validate_string_key(&ObjectName { namespace: None, name: "a/b".into() }).is_err());
+/// assert!(validate_string_key(&ObjectName::namespaced("a", "b")?).is_ok());
+/// assert!(validate_string_key(&42u64).is_ok());
+/// # Ok::<(), store_core::Error>(())
+/// ```
+pub fn validate_string_key<K: 'static>(key: &K) -> Result<(), Error> {
+    match (key as &dyn Any).downcast_ref::<ObjectName>() {
+        Some(name) => name.validate(),
+        None => Ok(()),
+    }
+}
+
+impl PartialEq for ObjectName {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_ref() == other.as_ref()
+    }
+}
+
+impl Eq for ObjectName {}
+
+impl PartialOrd for ObjectName {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ObjectName {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_ref().cmp(&other.as_ref())
     }
 }
 
@@ -190,13 +292,19 @@ impl FromStr for ObjectName {
         let mut parts = input.split('/');
         let first = parts.next().unwrap_or_default();
         match (parts.next(), parts.next()) {
-            (None, _) => Ok(ObjectName::cluster(first)),
+            (None, _) => Ok(ObjectName {
+                namespace: None,
+                name: first.to_owned(),
+            }),
             (Some(_), Some(_)) => Err(invalid("a key holds at most one `/`")),
             (Some(""), None) => Err(invalid("the name after `/` is empty")),
             (Some(_), None) if first.is_empty() => {
                 Err(invalid("the namespace before `/` is empty"))
             }
-            (Some(name), None) => Ok(ObjectName::namespaced(first, name)),
+            (Some(name), None) => Ok(ObjectName {
+                namespace: Some(first.to_owned()),
+                name: name.to_owned(),
+            }),
         }
     }
 }
@@ -204,7 +312,7 @@ impl FromStr for ObjectName {
 impl From<ObjectRef<'_>> for ObjectName {
     fn from(key: ObjectRef<'_>) -> Self {
         ObjectName {
-            namespace: key.namespace.map(str::to_owned),
+            namespace: key.namespace().map(str::to_owned),
             name: key.name.to_owned(),
         }
     }
@@ -214,36 +322,41 @@ impl From<ObjectRef<'_>> for ObjectName {
 ///
 /// It hashes exactly like the `ObjectName` it stands for and implements
 /// [`Equivalent<ObjectName>`](equivalent::Equivalent), which is what the stores'
-/// `get` and `contains_key` accept.
+/// `get` and `contains_key` accept. As for `ObjectName`, an empty namespace is
+/// cluster-scoped. A look-up with a key no object can have (a `/` in a part) simply
+/// finds nothing, so the constructors do not check.
 ///
 /// ```
 /// use store_core::{ObjectName, ObjectRef};
 ///
-/// let owned = ObjectName::namespaced("default", "app");
+/// let owned = ObjectName::namespaced("default", "app")?;
 /// let borrowed = ObjectRef::namespaced("default", "app");
 /// assert_eq!(owned.as_ref(), borrowed);
 /// assert_eq!(borrowed.to_string(), "default/app");
+/// assert_eq!(ObjectRef::namespaced("", "node-1"), ObjectRef::cluster("node-1"));
+/// # Ok::<(), store_core::Error>(())
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Hash)]
+#[derive(Clone, Copy, Debug)]
 pub struct ObjectRef<'a> {
-    /// The namespace, `None` for a cluster-scoped object.
+    /// The namespace, `None` for a cluster-scoped object (`Some("")` means the same).
     pub namespace: Option<&'a str>,
     /// The name.
     pub name: &'a str,
 }
 
 impl<'a> ObjectRef<'a> {
-    /// A borrowed key from an optional namespace and a name.
+    /// A borrowed key from an optional namespace and a name (an empty namespace is
+    /// cluster-scoped).
     pub fn new(namespace: Option<&'a str>, name: &'a str) -> Self {
-        ObjectRef { namespace, name }
-    }
-
-    /// A borrowed key of a namespaced object.
-    pub fn namespaced(namespace: &'a str, name: &'a str) -> Self {
         ObjectRef {
-            namespace: Some(namespace),
+            namespace: namespace.filter(|ns| !ns.is_empty()),
             name,
         }
+    }
+
+    /// A borrowed key of a namespaced object (an empty namespace is cluster-scoped).
+    pub fn namespaced(namespace: &'a str, name: &'a str) -> Self {
+        ObjectRef::new(Some(namespace), name)
     }
 
     /// A borrowed key of a cluster-scoped object.
@@ -254,15 +367,50 @@ impl<'a> ObjectRef<'a> {
         }
     }
 
+    /// The namespace, `None` when cluster-scoped (an empty one included).
+    pub fn namespace(&self) -> Option<&'a str> {
+        self.namespace.filter(|ns| !ns.is_empty())
+    }
+
     /// The owned key.
     pub fn to_owned(self) -> ObjectName {
         ObjectName::from(self)
+    }
+
+    fn parts(&self) -> (Option<&'a str>, &'a str) {
+        (self.namespace(), self.name)
+    }
+}
+
+impl PartialEq for ObjectRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for ObjectRef<'_> {}
+
+impl PartialOrd for ObjectRef<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ObjectRef<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.parts().cmp(&other.parts())
+    }
+}
+
+impl Hash for ObjectRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
     }
 }
 
 impl fmt::Display for ObjectRef<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.namespace {
+        match self.namespace() {
             Some(namespace) => write!(f, "{namespace}/{}", self.name),
             None => f.write_str(self.name),
         }
@@ -286,17 +434,82 @@ mod tests {
         hasher.finish()
     }
 
+    fn key(namespace: &str, name: &str) -> ObjectName {
+        ObjectName::namespaced(namespace, name).unwrap()
+    }
+
+    fn cluster(name: &str) -> ObjectName {
+        ObjectName::cluster(name).unwrap()
+    }
+
     #[test]
     fn display_is_client_go_string_key() {
-        assert_eq!(ObjectName::namespaced("ns", "a").to_string(), "ns/a");
-        assert_eq!(ObjectName::cluster("node-1").to_string(), "node-1");
+        assert_eq!(key("ns", "a").to_string(), "ns/a");
+        assert_eq!(cluster("node-1").to_string(), "node-1");
     }
 
     #[test]
     fn parse_round_trips_display() {
-        for key in [ObjectName::namespaced("ns", "a"), ObjectName::cluster("n")] {
+        for key in [key("ns", "a"), cluster("n")] {
             assert_eq!(key.to_string().parse::<ObjectName>().ok(), Some(key));
         }
+    }
+
+    #[test]
+    fn empty_namespace_is_cluster_scoped_everywhere() {
+        let built = key("", "x");
+        assert_eq!(built.namespace, None);
+        assert_eq!(built.to_string(), "x");
+        // one built field by field with `Some("")` is the same key too
+        let literal = ObjectName {
+            namespace: Some(String::new()),
+            name: "x".into(),
+        };
+        assert_eq!(literal, cluster("x"));
+        assert_eq!(hash_of(&literal), hash_of(&cluster("x")));
+        assert_eq!(literal.cmp(&cluster("x")), Ordering::Equal);
+        assert_eq!(literal.to_string(), "x");
+        assert!(ObjectRef::new(Some(""), "x").equivalent(&cluster("x")));
+        assert_eq!(
+            hash_of(&ObjectRef::new(Some(""), "x")),
+            hash_of(&cluster("x"))
+        );
+        assert_eq!(serde_json::to_string(&literal).unwrap(), r#"{"name":"x"}"#);
+    }
+
+    #[test]
+    fn constructors_reject_a_slash_and_an_empty_name() {
+        for (built, part, reason) in [
+            (ObjectName::cluster("a/b"), "a/b", "name"),
+            (ObjectName::namespaced("a", "b/c"), "b/c", "name"),
+            (ObjectName::namespaced("a/b", "c"), "a/b", "namespace"),
+            (ObjectName::cluster(""), "", "empty"),
+            (ObjectName::new(Some("ns"), ""), "", "empty"),
+        ] {
+            match built {
+                Err(Error::InvalidObjectName { input, reason: why }) => {
+                    assert_eq!(input, part);
+                    assert!(why.contains(reason), "{why:?} should mention {reason:?}");
+                }
+                other => panic!("{part:?} built {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn distinct_valid_keys_never_print_the_same() {
+        // the ambiguity client-go's string keys are known for cannot be built
+        assert!(ObjectName::cluster("a/b").is_err());
+        assert_ne!(key("a", "b"), cluster("ab"));
+        let odd = ObjectName {
+            namespace: None,
+            name: "a/b".into(),
+        };
+        assert_eq!(odd.to_string(), key("a", "b").to_string());
+        assert!(odd.validate().is_err(), "the odd key must be told apart");
+        assert!(validate_string_key(&odd).is_err());
+        assert!(validate_string_key(&key("a", "b")).is_ok());
+        assert!(validate_string_key(&"a/b/c".to_owned()).is_ok());
     }
 
     #[test]
@@ -322,7 +535,7 @@ mod tests {
 
     #[test]
     fn borrowed_key_hashes_and_compares_like_owned() {
-        let owned = ObjectName::namespaced("default", "app");
+        let owned = key("default", "app");
         let borrowed = ObjectRef::namespaced("default", "app");
         assert_eq!(hash_of(&owned), hash_of(&borrowed));
         assert!(borrowed.equivalent(&owned));
@@ -332,11 +545,7 @@ mod tests {
 
     #[test]
     fn cluster_scoped_names_sort_first() {
-        let mut keys = [
-            ObjectName::namespaced("b", "x"),
-            ObjectName::cluster("z"),
-            ObjectName::namespaced("a", "y"),
-        ];
+        let mut keys = [key("b", "x"), cluster("z"), key("a", "y")];
         keys.sort();
         let shown: Vec<String> = keys.iter().map(ToString::to_string).collect();
         assert_eq!(shown, ["z", "a/y", "b/x"]);
@@ -361,11 +570,8 @@ mod tests {
         let indexes = Pod::indexes();
         assert_eq!(indexes.len(), 1);
         assert_eq!(indexes[0].name(), crate::NAMESPACE_INDEX);
-        assert_eq!(
-            indexes[0].values(&Pod(ObjectName::namespaced("ns", "p"))),
-            ["ns"]
-        );
-        assert!(indexes[0].values(&Pod(ObjectName::cluster("p"))).is_empty());
+        assert_eq!(indexes[0].values(&Pod(key("ns", "p"))), ["ns"]);
+        assert!(indexes[0].values(&Pod(cluster("p"))).is_empty());
         assert!(Node::indexes().is_empty());
     }
 }

@@ -27,7 +27,7 @@
 //!     metadata: ObjectMeta { namespace: Some("default".into()), name: "app".into() },
 //!     data: Default::default(),
 //! };
-//! assert_eq!(cm.key(), ObjectName::namespaced("default", "app"));
+//! assert_eq!(cm.key(), ObjectName::namespaced("default", "app").unwrap());
 //! assert_eq!(cm.key().as_ref(), ObjectRef::namespaced("default", "app"));
 //!
 //! let missing = Status::not_found("configmaps", "app");
@@ -75,7 +75,7 @@ pub use delta_fifo::{DeletedObject, Delta, DeltaFifo, DeltaKind, Deltas, KnownOb
 pub use error::Error;
 pub use fifo::Fifo;
 pub use index::{IndexDef, IndexValues, Indexer, NAMESPACE_INDEX};
-pub use keyed::{Keyed, ObjectName, ObjectRef};
+pub use keyed::{validate_string_key, Keyed, ObjectName, ObjectRef};
 pub use queue::{PopError, Requeue};
 pub use resource_version::ResourceVersion;
 pub use sharded::ShardedCache;

@@ -226,9 +226,30 @@ impl<T: Keyed> Shared<T> {
         })
     }
 
-    fn objects_for(&self, keys: impl IntoIterator<Item = T::Key>) -> Vec<Arc<T>> {
+    /// The objects of `keys` that are still filed under one of `values` of `index`.
+    ///
+    /// The keys were read from the postings earlier; a writer may have moved an object
+    /// since. Each object is checked while its item shard is held: a writer updates
+    /// the postings of a key under that shard's lock, so what the check sees is what
+    /// the object is filed under (lock order as for writers: item shard, then
+    /// postings shard).
+    fn objects_filed_under(
+        &self,
+        index: &ShardedIndex<T>,
+        keys: impl IntoIterator<Item = T::Key>,
+        values: &[&str],
+    ) -> Vec<Arc<T>> {
         keys.into_iter()
-            .filter_map(|key| self.items.get(&key).map(|obj| Arc::clone(obj.value())))
+            .filter_map(|key| {
+                let entry = self.items.get(&key)?;
+                let filed = values.iter().any(|value| {
+                    index
+                        .postings
+                        .get(*value)
+                        .is_some_and(|keys| keys.contains(entry.key()))
+                });
+                filed.then(|| Arc::clone(entry.value()))
+            })
             .collect()
     }
 }
@@ -380,12 +401,14 @@ impl<T: Keyed + Send + Sync + 'static> Indexer<T> for ShardedCache<T> {
     }
 
     fn by_index(&self, index: &str, value: &str) -> Result<Vec<Arc<T>>, Error> {
-        let keys = self.keys_under(index, value)?;
-        Ok(self.shared.objects_for(keys))
+        let indexes = self.shared.indexes.read();
+        let index = find(&indexes, index)?;
+        let keys = keys_under(index, value);
+        Ok(self.shared.objects_filed_under(index, keys, &[value]))
     }
 
     fn index_keys(&self, index: &str, value: &str) -> Result<Vec<T::Key>, Error> {
-        let mut keys = self.keys_under(index, value)?;
+        let mut keys = keys_under(find(&self.shared.indexes.read(), index)?, value);
         keys.sort_unstable();
         Ok(keys)
     }
@@ -402,32 +425,27 @@ impl<T: Keyed + Send + Sync + 'static> Indexer<T> for ShardedCache<T> {
     }
 
     fn matching(&self, index: &str, probe: &T) -> Result<Vec<Arc<T>>, Error> {
-        let keys = {
-            let indexes = self.shared.indexes.read();
-            let index = find(&indexes, index)?;
-            let values = guarded_values(&index.def, probe, &probe.key())?;
-            let mut keys: HashSet<T::Key> = HashSet::new();
-            for value in &values {
-                if let Some(found) = index.postings.get(value.as_str()) {
-                    keys.extend(found.iter().cloned());
-                }
+        let indexes = self.shared.indexes.read();
+        let index = find(&indexes, index)?;
+        // The probe's values are computed before any shard is held (user code).
+        let values = guarded_values(&index.def, probe, &probe.key())?;
+        let mut keys: HashSet<T::Key> = HashSet::new();
+        for value in &values {
+            if let Some(found) = index.postings.get(value.as_str()) {
+                keys.extend(found.iter().cloned());
             }
-            keys
-        };
-        Ok(self.shared.objects_for(keys))
+        }
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        Ok(self.shared.objects_filed_under(index, keys, &values))
     }
 }
 
-impl<T: Keyed + Send + Sync + 'static> ShardedCache<T> {
-    /// The keys under `value` in `index`, copied out so that no postings shard is
-    /// held while the objects are looked up.
-    fn keys_under(&self, index: &str, value: &str) -> Result<Vec<T::Key>, Error> {
-        let indexes = self.shared.indexes.read();
-        let keys = find(&indexes, index)?
-            .postings
-            .get(value)
-            .map(|keys| keys.iter().cloned().collect())
-            .unwrap_or_default();
-        Ok(keys)
-    }
+/// The keys under `value` in `index`, copied out so that no postings shard is held
+/// while the objects are looked up.
+fn keys_under<T: Keyed>(index: &ShardedIndex<T>, value: &str) -> Vec<T::Key> {
+    index
+        .postings
+        .get(value)
+        .map(|keys| keys.iter().cloned().collect())
+        .unwrap_or_default()
 }

@@ -86,8 +86,8 @@ use syn::{parse_macro_input, DeriveInput};
 /// struct ClusterRole { metadata: ObjectMeta }
 /// # let meta = |ns: Option<&str>| ObjectMeta { namespace: ns.map(Into::into), name: Some("x".into()) };
 /// # let cm = ConfigMap { metadata: meta(Some("ns")), data: BTreeMap::new() };
-/// # assert_eq!(cm.key(), ObjectName::namespaced("ns", "x"));
-/// # assert_eq!(ClusterRole { metadata: meta(Some("ignored")) }.key(), ObjectName::cluster("x"));
+/// # assert_eq!(cm.key(), ObjectName::namespaced("ns", "x").unwrap());
+/// # assert_eq!(ClusterRole { metadata: meta(Some("ignored")) }.key(), ObjectName::cluster("x").unwrap());
 /// ```
 ///
 /// The derive checks the first field of a path against the struct; rustc checks

@@ -32,7 +32,11 @@ impl Keyed for Pod {
     type Key = ObjectName;
 
     fn key(&self) -> ObjectName {
-        ObjectName::new(self.namespace.clone(), self.name.clone())
+        // a key never fails: built field by field (an empty namespace is cluster-scoped)
+        ObjectName {
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        }
     }
 }
 

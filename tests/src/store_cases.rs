@@ -9,7 +9,7 @@ use store_core::{Error, Indexer, ObjectName, ObjectRef, NAMESPACE_INDEX};
 use crate::fixtures::{fragile_index, label_index, node_index, Pod, LABEL_INDEX, NODE_INDEX};
 
 fn key(namespace: &str, name: &str) -> ObjectName {
-    ObjectName::namespaced(namespace, name)
+    ObjectName::namespaced(namespace, name).unwrap()
 }
 
 fn names(objects: &[Arc<Pod>]) -> Vec<String> {

@@ -85,9 +85,12 @@ struct Pod {
 #[test]
 fn object_name_key_field_keeps_the_namespace_index() {
     let pod = Pod {
-        name: ObjectName::namespaced("default", "web-0"),
+        name: ObjectName::namespaced("default", "web-0").unwrap(),
     };
-    assert_eq!(pod.key(), ObjectName::namespaced("default", "web-0"));
+    assert_eq!(
+        pod.key(),
+        ObjectName::namespaced("default", "web-0").unwrap()
+    );
     assert_eq!(
         index_values(&pod),
         pairs(&[(NAMESPACE_INDEX, &["default"])])
@@ -105,7 +108,7 @@ struct ScheduledPod {
 #[test]
 fn index_fields_next_to_an_object_name_key_field_keep_the_namespace_index() {
     let pod = ScheduledPod {
-        name: ObjectName::namespaced("default", "web-0"),
+        name: ObjectName::namespaced("default", "web-0").unwrap(),
         node: "worker-1".into(),
     };
     assert_eq!(
@@ -245,16 +248,19 @@ fn config_map(namespace: Option<&str>, name: &str) -> ConfigMap {
 #[test]
 fn namespace_and_name_paths_make_an_object_name_key() {
     let key: ObjectName = config_map(Some("default"), "app").key();
-    assert_eq!(key, ObjectName::namespaced("default", "app"));
+    assert_eq!(key, ObjectName::namespaced("default", "app").unwrap());
     assert_eq!(key.to_string(), "default/app");
 }
 
 #[test]
 fn missing_or_empty_namespace_makes_a_cluster_scoped_key() {
-    assert_eq!(config_map(None, "app").key(), ObjectName::cluster("app"));
+    assert_eq!(
+        config_map(None, "app").key(),
+        ObjectName::cluster("app").unwrap()
+    );
     assert_eq!(
         config_map(Some(""), "app").key(),
-        ObjectName::cluster("app")
+        ObjectName::cluster("app").unwrap()
     );
 }
 
@@ -292,11 +298,20 @@ fn optional_name_field_gives_an_empty_name_when_missing() {
             namespace: Some("kube-system".into()),
         },
     };
-    assert_eq!(named.key(), ObjectName::namespaced("kube-system", "token"));
+    assert_eq!(
+        named.key(),
+        ObjectName::namespaced("kube-system", "token").unwrap()
+    );
     let unnamed = Secret {
         metadata: OpenApiMeta::default(),
     };
-    assert_eq!(unnamed.key(), ObjectName::cluster(""));
+    assert_eq!(
+        unnamed.key(),
+        ObjectName {
+            namespace: None,
+            name: String::new()
+        }
+    );
 }
 
 #[derive(Keyed)]
@@ -314,7 +329,7 @@ fn name_alone_makes_a_cluster_scoped_key() {
             namespace: Some("default".into()),
         },
     };
-    assert_eq!(role.key(), ObjectName::cluster("admin"));
+    assert_eq!(role.key(), ObjectName::cluster("admin").unwrap());
 }
 
 #[test]
@@ -338,7 +353,7 @@ fn paths_may_start_with_a_tuple_index() {
         namespace: Some("ns".into()),
         name: "n".into(),
     });
-    assert_eq!(wrapped.key(), ObjectName::namespaced("ns", "n"));
+    assert_eq!(wrapped.key(), ObjectName::namespaced("ns", "n").unwrap());
 }
 
 #[derive(Keyed)]
@@ -357,7 +372,7 @@ fn direct_fields_of_any_string_like_type_make_an_object_name() {
         name: "db".into(),
         level: 2,
     };
-    assert_eq!(flat.key(), ObjectName::namespaced("acme", "db"));
+    assert_eq!(flat.key(), ObjectName::namespaced("acme", "db").unwrap());
     assert_eq!(
         index_values(&flat),
         pairs(&[(NAMESPACE_INDEX, &["acme"]), ("tier", &["2"])])
@@ -389,7 +404,10 @@ fn paths_reach_crate_visible_fields_of_types_in_other_modules() {
     let ingress = Ingress {
         meta: api::meta("web", "front"),
     };
-    assert_eq!(ingress.key(), ObjectName::namespaced("web", "front"));
+    assert_eq!(
+        ingress.key(),
+        ObjectName::namespaced("web", "front").unwrap()
+    );
 }
 
 // --- `key = "path"` -------------------------------------------------------------
@@ -485,7 +503,7 @@ fn with_function_computes_the_key() {
 }
 
 fn service_name(svc: &Service) -> ObjectName {
-    ObjectName::namespaced(svc.0, svc.1)
+    ObjectName::namespaced(svc.0, svc.1).unwrap()
 }
 
 #[derive(Keyed)]
@@ -495,7 +513,7 @@ struct Service(&'static str, &'static str, #[index(name = "port")] u16);
 #[test]
 fn with_function_giving_an_object_name_keeps_the_namespace_index() {
     let svc = Service("default", "api", 443);
-    assert_eq!(svc.key(), ObjectName::namespaced("default", "api"));
+    assert_eq!(svc.key(), ObjectName::namespaced("default", "api").unwrap());
     assert_eq!(
         index_values(&svc),
         pairs(&[(NAMESPACE_INDEX, &["default"]), ("port", &["443"])])
@@ -538,13 +556,13 @@ struct Named<N> {
 
 #[test]
 fn generic_name_field_works_for_any_key_string() {
-    assert_eq!(Named { name: "a" }.key(), ObjectName::cluster("a"));
+    assert_eq!(Named { name: "a" }.key(), ObjectName::cluster("a").unwrap());
     assert_eq!(
         Named {
             name: Some(String::from("b"))
         }
         .key(),
-        ObjectName::cluster("b")
+        ObjectName::cluster("b").unwrap()
     );
 }
 

@@ -1000,3 +1000,53 @@ async fn unpaginated_list_larger_than_grpcs_default_limit_is_one_answer() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_with_a_slash_is_refused_so_no_object_outlives_its_etcd_key() {
+    within(Duration::from_secs(60), async {
+        let server = EtcdServer::start().await;
+        let writer = writer(&server).await;
+        let source = source(&server).await;
+        let running = Running::start(source.clone(), fast());
+        running.synced().await;
+        // A cluster-scoped `a/b` prints as the namespaced `a`/`b`: both would live at
+        // one etcd key. The writer refuses it ...
+        let odd = ConfigMap {
+            namespace: String::new(),
+            name: "a/b".into(),
+            generation: 0,
+            data: "cluster-scoped".into(),
+        };
+        let refused = writer.put(&odd).await.unwrap_err();
+        assert!(refused.is_bad_request(), "{refused:?}");
+        // ... and the source skips it when something else wrote it.
+        writer
+            .put_raw("a/b", serde_json::to_vec(&odd).unwrap())
+            .await
+            .unwrap();
+        let proper = ConfigMap {
+            namespace: "a".into(),
+            name: "b".into(),
+            generation: 1,
+            data: "namespaced".into(),
+        };
+        writer.put(&proper).await.unwrap();
+        eventually(
+            Duration::from_secs(10),
+            || running.cache.contains_key(&proper.key()),
+            || "the namespaced object did not arrive".to_owned(),
+        )
+        .await;
+        assert!(!running.cache.contains_key(&odd.key()));
+        writer.delete(&proper.key()).await.unwrap();
+        eventually(
+            Duration::from_secs(10),
+            || running.cache.is_empty(),
+            || format!("left in the cache: {:?}", store_content(&running.cache)),
+        )
+        .await;
+        assert_eq!(source.decode_errors(), 1, "the put of the odd key");
+        running.stop().await;
+    })
+    .await;
+}

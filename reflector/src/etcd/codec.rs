@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 use serde::de::DeserializeOwned;
-use store_core::{Keyed, Status};
+use store_core::{validate_string_key, Keyed, Status};
 use thiserror::Error;
 
 /// A value under the prefix that could not be turned into a `T`: skipped by the
@@ -40,6 +40,17 @@ pub enum DecodeFailure {
         object_key: String,
         /// What the etcd key holds after the prefix (lossy UTF-8).
         named: String,
+    },
+    /// The object's key cannot be written as a string key and read back (a `/` in
+    /// an `ObjectName`'s namespace or name, or an empty name): another object's key
+    /// would print the same, and the two would share one etcd key.
+    #[error("the object's key {object_key:?} is not a valid string key: {error}")]
+    InvalidKey {
+        /// The decoded object's key (`Display`).
+        object_key: String,
+        /// Why it is not valid.
+        #[source]
+        error: store_core::Error,
     },
     /// A deletion came without the deleted value, or with one that does not decode:
     /// there is no object to hand the store. The watch ends so that the reflector
@@ -117,7 +128,14 @@ impl Codec {
     {
         let object: T = serde_json::from_slice(value)?;
         let named = key.strip_prefix(self.prefix.as_slice()).unwrap_or(key);
-        let object_key = object.key().to_string();
+        let object_key = object.key();
+        if let Err(error) = validate_string_key(&object_key) {
+            return Err(DecodeFailure::InvalidKey {
+                object_key: object_key.to_string(),
+                error,
+            });
+        }
+        let object_key = object_key.to_string();
         if object_key.as_bytes() != named {
             return Err(DecodeFailure::KeyMismatch {
                 object_key,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use etcd_client::{KvClient, Txn, TxnOp};
 use serde::Serialize;
-use store_core::{Keyed, ResourceVersion, Status};
+use store_core::{validate_string_key, Keyed, ResourceVersion, Status};
 
 use super::codec::Codec;
 use super::source::resource_version;
@@ -89,7 +89,9 @@ impl<T: Keyed + Serialize> EtcdWriter<T> {
         String::from_utf8_lossy(&self.codec.etcd_key(key)).into_owned()
     }
 
-    /// Stores `object` (creating or replacing it); answers the write's revision.
+    /// Stores `object` (creating or replacing it); answers the write's revision. An
+    /// object whose key is not a valid string key (see
+    /// [`validate_string_key`]) is refused with `BadRequest`.
     pub async fn put(&self, object: &T) -> Result<ResourceVersion, Status> {
         let (key, value) = self.encode(object)?;
         let response = self
@@ -171,8 +173,15 @@ impl<T: Keyed + Serialize> EtcdWriter<T> {
     }
 
     /// The etcd key and JSON value of `object`.
+    /// Refused with `BadRequest` when the key is not a valid string key (a `/` in an
+    /// `ObjectName` part): it would share its etcd key with another object's.
     fn encode(&self, object: &T) -> Result<(Vec<u8>, Vec<u8>), Status> {
         let key = object.key();
+        validate_string_key(&key).map_err(|error| {
+            Status::bad_request(format!(
+                "{key:?} cannot be stored under a string key: {error}"
+            ))
+        })?;
         let value = serde_json::to_vec(object).map_err(|error| {
             Status::internal_error(format!("{key} does not serialize as JSON: {error}"))
         })?;
