@@ -73,7 +73,7 @@ fn reflector_burst<S: ReflectorStore<Obj> + Clone>(rt: &Runtime, store: S) -> Du
         let handle = reflector.handle();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(reflector.run(shutdown.clone()));
-        handle.wait_until_synced().await;
+        handle.wait_until_synced().await.expect("synced");
         let start = Instant::now();
         let last = burst(&server);
         while handle.last_sync_resource_version().as_ref() != Some(&last) {
@@ -101,8 +101,8 @@ fn informer_burst(rt: &Runtime) -> Duration {
         });
         let shutdown = CancellationToken::new();
         let task = informer.start(shutdown.clone());
-        informer.wait_until_synced().await;
-        registration.caught_up().await;
+        informer.wait_until_synced().await.expect("synced");
+        registration.caught_up().await.expect("synced");
         let start = Instant::now();
         burst(&server);
         while handled.load(Ordering::Relaxed) < EVENTS {
@@ -148,20 +148,20 @@ fn sync_once(rt: &Runtime, server: &MemoryServer<Obj>, store: &str) -> Duration 
                 let reflector = Reflector::new(server.clone(), Cache::<Obj>::new());
                 let handle = reflector.handle();
                 let task = tokio::spawn(reflector.run(shutdown.clone()));
-                handle.wait_until_synced().await;
+                handle.wait_until_synced().await.expect("synced");
                 task
             }
             "sharded" => {
                 let reflector = Reflector::new(server.clone(), ShardedCache::<Obj>::new());
                 let handle = reflector.handle();
                 let task = tokio::spawn(reflector.run(shutdown.clone()));
-                handle.wait_until_synced().await;
+                handle.wait_until_synced().await.expect("synced");
                 task
             }
             _ => {
                 let informer = Informer::new(server.clone());
                 let task = informer.start(shutdown.clone());
-                informer.wait_until_synced().await;
+                informer.wait_until_synced().await.expect("synced");
                 task
             }
         };

@@ -90,8 +90,11 @@ async fn main() {
     let shutdown = CancellationToken::new();
     let started = Instant::now();
     let running = informer.start(shutdown.clone());
-    informer.wait_until_synced().await;
-    registration.caught_up().await;
+    // Both end with an error instead of hanging if the informer stops first.
+    if let Err(error) = registration.caught_up().await {
+        eprintln!("the informer {error}");
+        return;
+    }
     println!(
         "synced {} objects in {:?} (at resource version {:?})",
         informer.store().len(),

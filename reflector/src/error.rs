@@ -10,7 +10,7 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum ReflectorError {
     /// A list request failed.
-    #[error("list at resource version {resource_version:?} failed: {status}")]
+    #[error("list at resource version \"{resource_version}\" failed: {status}")]
     List {
         /// The resource version listed at.
         resource_version: ResourceVersion,
@@ -18,7 +18,7 @@ pub enum ReflectorError {
         status: Status,
     },
     /// A watch could not be started.
-    #[error("watch from resource version {resource_version:?} failed: {status}")]
+    #[error("watch from resource version \"{resource_version}\" failed: {status}")]
     Watch {
         /// The resource version watched from.
         resource_version: ResourceVersion,
@@ -26,7 +26,7 @@ pub enum ReflectorError {
         status: Status,
     },
     /// An open watch ended with an error (an `ERROR` event or a malformed one).
-    #[error("watch from resource version {resource_version:?} ended with an error: {status}")]
+    #[error("watch from resource version \"{resource_version}\" ended with an error: {status}")]
     WatchEnded {
         /// The last resource version synced before the error.
         resource_version: ResourceVersion,
@@ -35,7 +35,7 @@ pub enum ReflectorError {
     },
     /// A watch closed at once without a single event: counted as an error, since a
     /// healthy source keeps a watch open (client-go's "very short watch").
-    #[error("very short watch from resource version {resource_version:?}: closed at once with no events")]
+    #[error("very short watch from resource version \"{resource_version}\": closed at once with no events")]
     VeryShortWatch {
         /// The resource version watched from.
         resource_version: ResourceVersion,
@@ -47,7 +47,44 @@ pub enum ReflectorError {
         /// The panic message.
         message: String,
     },
+    /// An informer's transform panicked on an object; that object was skipped (see
+    /// [`Informer::with_transform`](crate::Informer::with_transform)) and the
+    /// informer went on.
+    #[error("transform panicked on object {key}: {message}")]
+    TransformPanicked {
+        /// The key of the object (its `Display`).
+        key: String,
+        /// The panic message.
+        message: String,
+    },
     /// The store refused a change (an index function panicked).
     #[error("store update failed: {0}")]
     Store(#[from] store_core::Error),
+}
+
+/// What [`wait_until_synced`](crate::ReflectorHandle::wait_until_synced) and the
+/// informer's waits answer when what they wait for can no longer happen: the
+/// reflector or informer stopped (shut down, or was dropped) before its first sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("stopped before its first sync")]
+pub struct StoppedBeforeSync;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_show_the_resource_version_itself() {
+        let error = ReflectorError::List {
+            resource_version: ResourceVersion::from("0"),
+            status: Status::internal_error("boom"),
+        };
+        let message = error.to_string();
+        assert!(message.contains(r#"resource version "0""#), "{message}");
+        assert!(!message.contains("ResourceVersion("), "{message}");
+        let empty = ReflectorError::VeryShortWatch {
+            resource_version: ResourceVersion::from(""),
+        };
+        assert!(empty.to_string().contains(r#"resource version """#));
+    }
 }

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::ReflectorError;
+use crate::error::{ReflectorError, StoppedBeforeSync};
 use crate::lister_watcher::ListerWatcher;
 use crate::reflector::{Reflector, ReflectorConfig, ReflectorHandle};
 use crate::reflector_store::{Change, ReflectorStore};
@@ -156,11 +156,33 @@ struct Progress {
     panics: AtomicUsize,
 }
 
+/// Whether an informer has synced, and whether it has stopped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct SyncState {
+    synced: bool,
+    stopped: bool,
+}
+
+/// Waits until the informer has synced: `Err` once it stopped (or is gone) first.
+async fn wait_synced(state: &watch::Receiver<SyncState>) -> Result<(), StoppedBeforeSync> {
+    let mut state = state.clone();
+    let synced = state
+        .wait_for(|state| state.synced || state.stopped)
+        .await
+        .map(|state| state.synced)
+        .unwrap_or(false);
+    if synced {
+        Ok(())
+    } else {
+        Err(StoppedBeforeSync)
+    }
+}
+
 /// What [`Informer::add_handler`] returns: the handler's progress.
 #[derive(Clone)]
 pub struct HandlerRegistration {
     progress: Arc<Progress>,
-    informer_synced: watch::Receiver<bool>,
+    informer_state: watch::Receiver<SyncState>,
 }
 
 impl HandlerRegistration {
@@ -184,20 +206,21 @@ impl HandlerRegistration {
     /// Whether the handler has handled everything up to the informer's sync (or, for
     /// a handler added later, up to the content it joined with).
     pub fn has_caught_up(&self) -> bool {
-        *self.informer_synced.borrow() && self.pending() == 0
+        self.informer_state.borrow().synced && self.pending() == 0
     }
 
     /// Waits until the informer has synced and this handler has handled every
     /// notification queued for it by then (for a late handler, its replay of the
-    /// content included).
-    pub async fn caught_up(&self) {
-        let mut synced = self.informer_synced.clone();
-        // The informer keeps the sender: `wait_for` fails only if it is gone, and then
-        // there is nothing left to wait for.
-        let _ = synced.wait_for(|synced| *synced).await;
+    /// content included). [`StoppedBeforeSync`] once the informer stopped (or was
+    /// dropped) without syncing: the future always ends.
+    pub async fn caught_up(&self) -> Result<(), StoppedBeforeSync> {
+        wait_synced(&self.informer_state).await?;
         let target = self.progress.enqueued.load(Ordering::SeqCst);
         let mut processed = self.progress.processed.subscribe();
+        // `Progress` owns the sender and this registration keeps it alive; the
+        // handler's task counts every notification it takes or drops.
         let _ = processed.wait_for(|done| *done >= target).await;
+        Ok(())
     }
 }
 
@@ -212,40 +235,105 @@ impl fmt::Debug for HandlerRegistration {
 }
 
 type ErrorHook = Arc<dyn Fn(&ReflectorError) + Send + Sync>;
+/// The informer's error hook, read each time a failure is reported (so that a hook
+/// set after a handler registered still hears that handler's panics).
+type SharedHook = Arc<Mutex<Option<ErrorHook>>>;
 type HandlerTask = Pin<Box<dyn Future<Output = ()> + Send>>;
 type Transform<T> = Arc<dyn Fn(Arc<T>) -> Arc<T> + Send + Sync>;
 type Starter<T> = Box<
     dyn FnOnce(
             DeltaFifoWithTransform<T>,
             ReflectorConfig,
-            Option<ErrorHook>,
+            SharedHook,
             CancellationToken,
         ) -> (ReflectorHandle, Pin<Box<dyn Future<Output = ()> + Send>>)
         + Send,
 >;
+
+type Cached<T> = Arc<dyn Fn(&T) -> Option<Arc<T>> + Send + Sync>;
 
 /// The informer's queue as its reflector writes into it: the transform runs here,
 /// once per object, before anything is queued or cached.
 struct DeltaFifoWithTransform<T: Keyed> {
     queue: DeltaFifo<T>,
     transform: Option<Transform<T>>,
+    /// The cached version of an object's key: what a relist keeps for an object the
+    /// transform panicked on.
+    cached: Cached<T>,
+    on_error: SharedHook,
 }
 
+impl<T: Keyed + Send + Sync + 'static> DeltaFifoWithTransform<T> {
+    /// The transformed object, or `None` (reported) when the transform panicked.
+    fn transformed(&self, transform: &Transform<T>, obj: Arc<T>) -> Option<Arc<T>> {
+        let key = obj.key();
+        match catch_unwind(AssertUnwindSafe(|| transform(obj))) {
+            Ok(obj) => Some(obj),
+            Err(payload) => {
+                let error = ReflectorError::TransformPanicked {
+                    key: key.to_string(),
+                    message: panic_message(payload.as_ref()),
+                };
+                tracing::error!(%error, "informer transform panicked; object skipped");
+                report_to(&self.on_error, &error);
+                None
+            }
+        }
+    }
+}
+
+/// A panicking transform skips the object: an add or update of it is not queued (the
+/// cache keeps what it had), a relist keeps the cached version of its key (or leaves
+/// it out when nothing is cached). A deletion is still queued, with the object as the
+/// source sent it, so that nothing outlives its deletion.
 impl<T: Keyed + Send + Sync + 'static> ReflectorStore<T> for DeltaFifoWithTransform<T> {
     fn apply(&self, change: Change<T>) -> Result<(), store_core::Error> {
-        let change = match &self.transform {
-            None => change,
-            Some(f) => match change {
-                Change::Added(obj) => Change::Added(f(obj)),
-                Change::Modified(obj) => Change::Modified(f(obj)),
-                Change::Deleted(obj) => Change::Deleted(f(obj)),
-                Change::Replaced(items, rv) => {
-                    Change::Replaced(items.into_iter().map(|obj| f(obj)).collect(), rv)
-                }
-                Change::Resync => Change::Resync,
+        let Some(f) = &self.transform else {
+            return self.queue.apply(change);
+        };
+        let change = match change {
+            Change::Added(obj) => match self.transformed(f, obj) {
+                Some(obj) => Change::Added(obj),
+                None => return Ok(()),
             },
+            Change::Modified(obj) => match self.transformed(f, obj) {
+                Some(obj) => Change::Modified(obj),
+                None => return Ok(()),
+            },
+            Change::Deleted(obj) => {
+                let raw = Arc::clone(&obj);
+                Change::Deleted(self.transformed(f, obj).unwrap_or(raw))
+            }
+            Change::Replaced(items, rv) => {
+                let items = items
+                    .into_iter()
+                    .filter_map(|obj| {
+                        let raw = Arc::clone(&obj);
+                        self.transformed(f, obj).or_else(|| (self.cached)(&raw))
+                    })
+                    .collect();
+                Change::Replaced(items, rv)
+            }
+            Change::Resync => Change::Resync,
         };
         self.queue.apply(change)
+    }
+}
+
+/// A panic payload as text.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
+}
+
+/// Reports `error` to the hook as it is now, called without holding its lock.
+fn report_to(hook: &SharedHook, error: &ReflectorError) {
+    let hook = hook.lock().clone();
+    if let Some(hook) = hook {
+        hook(error);
     }
 }
 
@@ -256,8 +344,8 @@ struct Shared<T: Keyed, S> {
     /// late handler takes its snapshot: a new handler sees every object exactly once,
     /// either in its replay or as a later notification.
     listeners: Mutex<Vec<Listener<T>>>,
-    synced: watch::Sender<bool>,
-    on_error: Mutex<Option<ErrorHook>>,
+    state: watch::Sender<SyncState>,
+    on_error: SharedHook,
     reflector: Mutex<Option<ReflectorHandle>>,
 }
 
@@ -291,11 +379,11 @@ struct Shared<T: Keyed, S> {
 /// let informer = Informer::new(server.clone());
 /// let shutdown = CancellationToken::new();
 /// let running = informer.start(shutdown.clone());
-/// informer.wait_until_synced().await;
+/// informer.wait_until_synced().await.unwrap();
 ///
 /// // a handler added late gets the content first
 /// let late = informer.on_add(|pod: &Arc<Pod>, _| println!("have {}", pod.name));
-/// late.caught_up().await;
+/// late.caught_up().await.unwrap();
 /// assert_eq!(late.processed(), 1);
 /// assert_eq!(informer.store().by_index(NAMESPACE_INDEX, "web").unwrap().len(), 1);
 /// shutdown.cancel();
@@ -327,12 +415,11 @@ where
     /// An informer from `source` into `store`.
     pub fn with_store<L: ListerWatcher<T>>(source: L, store: S) -> Self {
         let queue = DeltaFifo::with_known_objects(store.clone());
-        let (synced, _) = watch::channel(false);
+        let (state, _) = watch::channel(SyncState::default());
         let starter: Starter<T> = Box::new(move |queue, config, on_error, shutdown| {
-            let mut reflector = Reflector::new(source, queue).with_config(config);
-            if let Some(hook) = on_error {
-                reflector = reflector.on_error(move |error| hook(error));
-            }
+            let reflector = Reflector::new(source, queue)
+                .with_config(config)
+                .on_error(move |error| report_to(&on_error, error));
             let handle = reflector.handle();
             (handle, Box::pin(reflector.run(shutdown)))
         });
@@ -341,8 +428,8 @@ where
                 store,
                 queue,
                 listeners: Mutex::new(Vec::new()),
-                synced,
-                on_error: Mutex::new(None),
+                state,
+                on_error: Arc::new(Mutex::new(None)),
                 reflector: Mutex::new(None),
             }),
             starter: Mutex::new(Some(starter)),
@@ -368,7 +455,9 @@ where
         self
     }
 
-    /// Calls `hook` with every failure: the reflector's, and handler panics.
+    /// Calls `hook` with every failure: the reflector's, handler and transform
+    /// panics. The hook is read when a failure is reported, so it also hears handlers
+    /// registered before it was set; it runs without any informer lock held.
     pub fn on_error(self, hook: impl Fn(&ReflectorError) + Send + Sync + 'static) -> Self {
         *self.shared.on_error.lock() = Some(Arc::new(hook));
         self
@@ -382,13 +471,14 @@ where
     /// Whether the initial list has been listed, cached and handed to the handlers'
     /// queues.
     pub fn has_synced(&self) -> bool {
-        *self.shared.synced.borrow()
+        self.shared.state.borrow().synced
     }
 
-    /// Waits until [`has_synced`](Informer::has_synced).
-    pub async fn wait_until_synced(&self) {
-        let mut synced = self.shared.synced.subscribe();
-        let _ = synced.wait_for(|synced| *synced).await;
+    /// Waits until [`has_synced`](Informer::has_synced); [`StoppedBeforeSync`] once
+    /// the informer stopped without syncing (as kube's `wait_until_ready`), so the
+    /// future always ends.
+    pub async fn wait_until_synced(&self) -> Result<(), StoppedBeforeSync> {
+        wait_synced(&self.shared.state.subscribe()).await
     }
 
     /// The resource version the reflector last synced to.
@@ -401,7 +491,8 @@ where
     }
 
     /// Registers a handler: before or after start. A handler added after start first
-    /// receives the current content as adds. Before start no tokio runtime is needed;
+    /// receives the current content as adds with `is_initial_list = true` (as
+    /// client-go), then the live events. Before start no tokio runtime is needed;
     /// after start the handler's task is spawned on the current runtime.
     pub fn add_handler(&self, handler: impl EventHandler<T>) -> HandlerRegistration {
         let (sender, receiver) = mpsc::unbounded_channel();
@@ -418,11 +509,11 @@ where
         {
             let mut listeners = self.shared.listeners.lock();
             for obj in self.shared.store.list() {
-                listener.send(Notification::Add(obj, false));
+                listener.send(Notification::Add(obj, true));
             }
             listeners.push(listener);
         }
-        let on_error = self.shared.on_error.lock().clone();
+        let on_error = Arc::clone(&self.shared.on_error);
         let task = listener_task(handler, receiver, Arc::clone(&progress), on_error);
         match self.unstarted_handlers.lock().as_mut() {
             // Not started: no runtime is needed yet; `start` spawns it.
@@ -433,7 +524,7 @@ where
         }
         HandlerRegistration {
             progress,
-            informer_synced: self.shared.synced.subscribe(),
+            informer_state: self.shared.state.subscribe(),
         }
     }
 
@@ -466,11 +557,14 @@ where
             tracing::warn!("informer already started");
             return tokio::spawn(async {});
         };
+        let cached_in = self.shared.store.clone();
         let queue = DeltaFifoWithTransform {
             queue: self.shared.queue.clone(),
             transform: self.transform.lock().clone(),
+            cached: Arc::new(move |obj: &T| cached_in.get(&obj.key())),
+            on_error: Arc::clone(&self.shared.on_error),
         };
-        let on_error = self.shared.on_error.lock().clone();
+        let on_error = Arc::clone(&self.shared.on_error);
         let config = self.config.lock().clone();
         for task in self.unstarted_handlers.lock().take().unwrap_or_default() {
             tokio::spawn(task);
@@ -494,6 +588,7 @@ where
             if let Err(error) = processor.await {
                 tracing::error!(%error, "informer processing task failed");
             }
+            shared.state.send_modify(|state| state.stopped = true);
         })
     }
 }
@@ -530,8 +625,8 @@ where
     /// Sets the informer's synced flag once the reflector has listed and every item
     /// of that first list has been popped and distributed.
     fn mark_synced_if_done(&self, reflector: &ReflectorHandle) {
-        if !*self.synced.borrow() && reflector.has_synced() && self.queue.has_synced() {
-            self.synced.send_replace(true);
+        if !self.state.borrow().synced && reflector.has_synced() && self.queue.has_synced() {
+            self.state.send_modify(|state| state.synced = true);
         }
     }
 
@@ -564,9 +659,7 @@ where
 
     fn report(&self, error: &ReflectorError) {
         tracing::warn!(%error, "informer error");
-        if let Some(hook) = self.on_error.lock().clone() {
-            hook(error);
-        }
+        report_to(&self.on_error, error);
     }
 }
 
@@ -587,7 +680,7 @@ fn listener_task<T, H>(
     handler: H,
     mut receiver: mpsc::UnboundedReceiver<Notification<T>>,
     progress: Arc<Progress>,
-    on_error: Option<ErrorHook>,
+    on_error: SharedHook,
 ) -> HandlerTask
 where
     T: Keyed + Send + Sync + 'static,
@@ -602,16 +695,10 @@ where
             }));
             if let Err(payload) = outcome {
                 progress.panics.fetch_add(1, Ordering::SeqCst);
-                let message = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "non-string panic payload".to_owned());
+                let message = panic_message(payload.as_ref());
                 let error = ReflectorError::HandlerPanicked { message };
                 tracing::error!(%error, "event handler panicked");
-                if let Some(hook) = &on_error {
-                    hook(&error);
-                }
+                report_to(&on_error, &error);
             }
             progress.processed.send_modify(|done| *done += 1);
         }
@@ -621,7 +708,7 @@ where
 impl<T: Keyed, S> fmt::Debug for Informer<T, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Informer")
-            .field("has_synced", &*self.shared.synced.borrow())
+            .field("has_synced", &self.shared.state.borrow().synced)
             .field("handlers", &self.shared.listeners.lock().len())
             .finish_non_exhaustive()
     }

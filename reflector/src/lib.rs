@@ -57,7 +57,7 @@ pub mod reflector;
 pub mod reflector_store;
 
 pub use backoff::BackoffConfig;
-pub use error::ReflectorError;
+pub use error::{ReflectorError, StoppedBeforeSync};
 #[cfg(feature = "etcd")]
 pub use etcd::{EtcdConfig, EtcdSource, EtcdWriter};
 pub use informer::{EventHandler, Handler, HandlerRegistration, Informer};

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::backoff::{Backoff, BackoffConfig};
-use crate::error::ReflectorError;
+use crate::error::{ReflectorError, StoppedBeforeSync};
 use crate::lister_watcher::{ListOptions, ListerWatcher, WatchEvent, WatchOptions, WatchStream};
 use crate::reflector_store::{Change, ReflectorStore};
 
@@ -54,10 +54,27 @@ impl Default for ReflectorConfig {
 
 type ErrorHook = Arc<dyn Fn(&ReflectorError) + Send + Sync>;
 
+/// Whether a reflector has synced, and whether it has stopped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct SyncState {
+    synced: bool,
+    stopped: bool,
+}
+
 /// What the reflector shares with its [`ReflectorHandle`]s.
 struct Shared {
-    synced: watch::Sender<bool>,
+    state: watch::Sender<SyncState>,
     last_sync_resource_version: Mutex<Option<ResourceVersion>>,
+}
+
+/// Marks the reflector stopped when it goes away: its `run` future ended or was
+/// dropped, or it was dropped without ever running.
+struct StopGuard(Arc<Shared>);
+
+impl Drop for StopGuard {
+    fn drop(&mut self) {
+        self.0.state.send_modify(|state| state.stopped = true);
+    }
 }
 
 /// A cheap, cloneable view of a running [`Reflector`]: whether it has synced, and
@@ -70,17 +87,32 @@ pub struct ReflectorHandle {
 impl ReflectorHandle {
     /// Whether the first list has been written to the store.
     pub fn has_synced(&self) -> bool {
-        *self.shared.synced.borrow()
+        self.shared.state.borrow().synced
     }
 
-    /// Waits until the first list has been written to the store. Returns at once
-    /// if it has; never returns if the reflector stops first (combine with a
-    /// timeout or your shutdown signal).
-    pub async fn wait_until_synced(&self) {
-        let mut synced = self.shared.synced.subscribe();
+    /// Whether the reflector has stopped (its `run` ended or was dropped, or the
+    /// reflector was dropped without running).
+    pub fn has_stopped(&self) -> bool {
+        self.shared.state.borrow().stopped
+    }
+
+    /// Waits until the first list has been written to the store: `Ok` at once if it
+    /// has, [`StoppedBeforeSync`] once the reflector stopped without syncing (as
+    /// kube's `wait_until_ready`), so the future always ends.
+    pub async fn wait_until_synced(&self) -> Result<(), StoppedBeforeSync> {
+        let mut state = self.shared.state.subscribe();
         // The sender lives in `shared`, which this handle keeps alive: `wait_for`
         // cannot fail with "closed" while we hold it.
-        let _ = synced.wait_for(|synced| *synced).await;
+        let reached = state
+            .wait_for(|state| state.synced || state.stopped)
+            .await
+            .map(|state| state.synced)
+            .unwrap_or(false);
+        if reached {
+            Ok(())
+        } else {
+            Err(StoppedBeforeSync)
+        }
     }
 
     /// The resource version of the last list, event or bookmark applied: where the
@@ -117,6 +149,8 @@ enum ListFrom {
 /// How one watch ended.
 enum WatchEnd {
     Shutdown,
+    /// The store refused a resync: client-go ends the watch and relists.
+    ResyncFailed,
     /// The stream ended without an error.
     Closed {
         events: usize,
@@ -173,7 +207,7 @@ enum Next {
 /// let shutdown = CancellationToken::new();
 /// let task = tokio::spawn(reflector.run(shutdown.clone()));
 ///
-/// handle.wait_until_synced().await;
+/// handle.wait_until_synced().await.unwrap();
 /// assert!(cache.contains_key("a"));
 /// server.create(Lease { name: "b".into(), holder: "y".into() }).unwrap();
 /// while !cache.contains_key("b") {
@@ -190,6 +224,7 @@ pub struct Reflector<T, L, S> {
     on_error: Option<ErrorHook>,
     name: String,
     shared: Arc<Shared>,
+    _stopped: StopGuard,
     _object: PhantomData<fn() -> T>,
 }
 
@@ -201,17 +236,19 @@ where
 {
     /// A reflector from `source` into `store`, with the default configuration.
     pub fn new(source: L, store: S) -> Self {
-        let (synced, _) = watch::channel(false);
+        let (state, _) = watch::channel(SyncState::default());
+        let shared = Arc::new(Shared {
+            state,
+            last_sync_resource_version: Mutex::new(None),
+        });
         Reflector {
             source,
             store,
             config: ReflectorConfig::default(),
             on_error: None,
             name: std::any::type_name::<T>().to_owned(),
-            shared: Arc::new(Shared {
-                synced,
-                last_sync_resource_version: Mutex::new(None),
-            }),
+            _stopped: StopGuard(Arc::clone(&shared)),
+            shared,
             _object: PhantomData,
         }
     }
@@ -254,11 +291,27 @@ where
         let mut backoff = Backoff::new(self.config.backoff.clone());
         let mut list_from = ListFrom::Any;
         'relist: while !shutdown.is_cancelled() {
-            let resource_version = self.list_resource_version(list_from);
-            let listed = tokio::select! {
+            let mut resource_version = self.list_resource_version(list_from);
+            let mut listed = tokio::select! {
                 _ = shutdown.cancelled() => break 'relist,
                 listed = self.list_all(&resource_version) => listed,
             };
+            // client-go: a version the source no longer has (or has not reached) is
+            // the normal way back after a long disconnection, not a failure: list
+            // the latest at once, in the same attempt, with no backoff.
+            if let Err(status) = &listed {
+                let unavailable =
+                    status.is_expired_or_gone() || status.is_too_large_resource_version();
+                if unavailable && !resource_version.is_empty() {
+                    tracing::info!(%resource_version, %status, "listed version unavailable; listing the latest");
+                    list_from = ListFrom::Latest;
+                    resource_version = self.list_resource_version(list_from);
+                    listed = tokio::select! {
+                        _ = shutdown.cancelled() => break 'relist,
+                        listed = self.list_all(&resource_version) => listed,
+                    };
+                }
+            }
             let (items, listed_version) = match listed {
                 Ok(listed) => listed,
                 Err(status) => {
@@ -289,7 +342,7 @@ where
             tracing::debug!(resource_version = %listed_version, count, "listed");
             self.set_last_synced(listed_version);
             list_from = ListFrom::LastSynced;
-            self.shared.synced.send_replace(true);
+            self.shared.state.send_modify(|state| state.synced = true);
             if resync.is_none() {
                 resync = self.config.resync_period.map(|period| {
                     let mut interval = tokio::time::interval_at(Instant::now() + period, period);
@@ -355,6 +408,7 @@ where
             }
             Ok(stream) => match self.consume(stream, shutdown, resync).await {
                 WatchEnd::Shutdown => return None,
+                WatchEnd::ResyncFailed => Next::Relist,
                 WatchEnd::Closed { events }
                     if events == 0 && started.elapsed() < self.config.min_watch_duration =>
                 {
@@ -398,7 +452,10 @@ where
                 _ = shutdown.cancelled() => return WatchEnd::Shutdown,
                 _ = tick(resync) => {
                     tracing::trace!("resync");
-                    self.apply(Change::Resync);
+                    if let Err(error) = self.store.apply(Change::Resync) {
+                        self.report(ReflectorError::Store(error));
+                        return WatchEnd::ResyncFailed;
+                    }
                     continue;
                 }
                 item = stream.next() => item,

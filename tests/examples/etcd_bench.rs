@@ -117,7 +117,7 @@ async fn reflector_sync(endpoint: &str, expected: usize, page_size: Option<usize
     let shutdown = CancellationToken::new();
     let started = Instant::now();
     let task = tokio::spawn(reflector.run(shutdown.clone()));
-    handle.wait_until_synced().await;
+    handle.wait_until_synced().await.expect("synced");
     let seconds = started.elapsed().as_secs_f64();
     assert_eq!(cache.len(), expected, "the cache holds every object");
     shutdown.cancel();
@@ -282,7 +282,7 @@ async fn latency(endpoint: &str, samples: usize) {
         .with_config(ReflectorConfig::default());
     let handle = reflector.handle();
     let task = tokio::spawn(reflector.run(shutdown.clone()));
-    handle.wait_until_synced().await;
+    handle.wait_until_synced().await.expect("synced");
     bare_watch(endpoint, Arc::clone(&bare), shutdown.clone()).await;
     // Give the reflector's watch time to be registered (it starts after the list).
     tokio::time::sleep(Duration::from_millis(200)).await;

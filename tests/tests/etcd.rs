@@ -243,7 +243,9 @@ impl Running {
     }
 
     async fn synced(&self) {
-        within(Duration::from_secs(30), self.handle.wait_until_synced()).await;
+        within(Duration::from_secs(30), self.handle.wait_until_synced())
+            .await
+            .expect("synced");
     }
 
     async fn stop(self) {
@@ -858,9 +860,13 @@ async fn two_informers_on_one_prefix_reach_the_same_state() {
             first.start(shutdown.clone()),
             second.start(shutdown.clone()),
         ];
-        within(Duration::from_secs(20), first.wait_until_synced()).await;
+        within(Duration::from_secs(20), first.wait_until_synced())
+            .await
+            .expect("synced");
         churn(&writer, 20, 600).await;
-        within(Duration::from_secs(20), second.wait_until_synced()).await;
+        within(Duration::from_secs(20), second.wait_until_synced())
+            .await
+            .expect("synced");
         converges(&server, first.store(), Duration::from_secs(10)).await;
         converges(&server, second.store(), Duration::from_secs(10)).await;
         assert_eq!(store_content(first.store()), store_content(second.store()));

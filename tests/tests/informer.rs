@@ -72,8 +72,8 @@ async fn handlers_see_the_initial_list_then_live_changes() {
     let registration = informer.add_handler(recording(&log));
     let shutdown = CancellationToken::new();
     let running = informer.start(shutdown.clone());
-    informer.wait_until_synced().await;
-    registration.caught_up().await;
+    informer.wait_until_synced().await.expect("synced");
+    registration.caught_up().await.expect("synced");
     settle().await;
     // Order holds per key (a key's changes queue together); keys may interleave.
     let seen = log.lock().clone();
@@ -134,15 +134,16 @@ async fn a_late_handler_first_receives_the_current_content_as_adds() {
     let informer = Informer::new(Arc::clone(&source));
     let shutdown = CancellationToken::new();
     let running = informer.start(shutdown.clone());
-    informer.wait_until_synced().await;
+    informer.wait_until_synced().await.expect("synced");
     settle().await;
     let log = Log::default();
     let late = informer.add_handler(recording(&log));
-    late.caught_up().await;
+    late.caught_up().await.expect("synced");
     assert!(late.has_caught_up());
     let mut seen = log.lock().clone();
     seen.sort();
-    assert_eq!(seen, ["add 1 v1 false", "add 2 v1 false", "add 3 v1 false"]);
+    // client-go: a late handler's replay counts as the initial list
+    assert_eq!(seen, ["add 1 v1 true", "add 2 v1 true", "add 3 v1 true"]);
     assert_eq!(late.processed(), 3);
     assert_eq!(late.pending(), 0);
     shutdown.cancel();
@@ -165,8 +166,8 @@ async fn a_panicking_handler_is_isolated_and_reported() {
     });
     let shutdown = CancellationToken::new();
     let running = informer.start(shutdown.clone());
-    good.caught_up().await;
-    bad.caught_up().await;
+    good.caught_up().await.expect("synced");
+    bad.caught_up().await.expect("synced");
     assert_eq!(good_count.load(Ordering::SeqCst), 2);
     assert_eq!(
         bad.processed(),
@@ -200,11 +201,12 @@ async fn a_slow_handler_does_not_hold_back_the_others() {
     let running = informer.start(shutdown.clone());
     tokio::time::timeout(Duration::from_secs(10), fast.caught_up())
         .await
-        .expect("the fast handler catches up while the slow one is stuck");
+        .expect("the fast handler catches up while the slow one is stuck")
+        .expect("synced");
     assert_eq!(fast.processed(), 50);
     assert!(slow.pending() > 0, "the slow one's backlog is visible");
     gate.wait();
-    slow.caught_up().await;
+    slow.caught_up().await.expect("synced");
     shutdown.cancel();
     running.await.expect("no panic");
 }
@@ -227,7 +229,7 @@ async fn the_transform_runs_once_before_caching() {
     informer.add_handler(recording(&log));
     let shutdown = CancellationToken::new();
     let running = informer.start(shutdown.clone());
-    informer.wait_until_synced().await;
+    informer.wait_until_synced().await.expect("synced");
     settle().await;
     assert_eq!(informer.store().get(&1).map(|i| i.version), Some(200));
     assert_eq!(
@@ -250,8 +252,9 @@ async fn an_empty_initial_list_syncs_at_once() {
     let running = informer.start(shutdown.clone());
     tokio::time::timeout(Duration::from_secs(5), informer.wait_until_synced())
         .await
+        .expect("synced")
         .expect("synced");
-    registration.caught_up().await;
+    registration.caught_up().await.expect("synced");
     assert!(informer.has_synced());
     shutdown.cancel();
     running.await.expect("no panic");
@@ -270,9 +273,104 @@ fn handlers_can_be_registered_before_any_runtime_exists() {
     runtime.block_on(async {
         let shutdown = CancellationToken::new();
         let running = informer.start(shutdown.clone());
-        early.caught_up().await;
+        early.caught_up().await.expect("synced");
         assert_eq!(early.processed(), 1);
         shutdown.cancel();
         running.await.expect("no panic");
     });
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_transform_skips_that_object_reports_it_and_the_informer_goes_on() {
+    let source = Scripted::new();
+    source.list_ok(vec![item(1, 1), item(2, 1)], "10");
+    source.watch(WatchAnswer::Stream(
+        vec![
+            event("mod", 2, 13, "11"), // the transform panics on version 13
+            event("add", 3, 1, "12"),
+            event("mod", 1, 2, "13"),
+        ],
+        Then::Hang,
+    ));
+    let errors: Arc<Mutex<Vec<ReflectorError>>> = Arc::default();
+    let sink = Arc::clone(&errors);
+    let informer = Informer::new(Arc::clone(&source))
+        .with_transform(|obj: Arc<Item>| {
+            assert!(obj.version != 13, "cannot transform version 13");
+            obj
+        })
+        .on_error(move |error| sink.lock().push(error.clone()));
+    let shutdown = CancellationToken::new();
+    let running = informer.start(shutdown.clone());
+    informer.wait_until_synced().await.expect("synced");
+    settle().await;
+    assert!(informer.has_synced());
+    let store = informer.store();
+    assert_eq!(
+        store.get(&1).map(|i| i.version),
+        Some(2),
+        "later writes arrive"
+    );
+    assert_eq!(store.get(&3).map(|i| i.version), Some(1));
+    assert_eq!(
+        store.get(&2).map(|i| i.version),
+        Some(1),
+        "skipped: kept as it was"
+    );
+    assert!(matches!(
+        errors.lock().as_slice(),
+        [ReflectorError::TransformPanicked { key, .. }] if key == "2"
+    ));
+    shutdown.cancel();
+    running.await.expect("no panic");
+}
+
+#[tokio::test(start_paused = true)]
+async fn waiting_on_an_informer_stopped_before_its_sync_ends_with_an_error() {
+    let source = Scripted::<Item>::new(); // its lists fail: it never syncs
+    source.list_err(Status::internal_error("down"));
+    let informer = Informer::new(Arc::clone(&source));
+    let registration = informer.on_add(|_, _| {});
+    let shutdown = CancellationToken::new();
+    let running = informer.start(shutdown.clone());
+    settle().await;
+    shutdown.cancel();
+    running.await.expect("no panic");
+    let synced = tokio::time::timeout(Duration::from_secs(5), informer.wait_until_synced()).await;
+    assert_eq!(
+        synced.expect("does not hang"),
+        Err(reflector::StoppedBeforeSync)
+    );
+    let caught_up = tokio::time::timeout(Duration::from_secs(5), registration.caught_up()).await;
+    assert_eq!(
+        caught_up.expect("does not hang"),
+        Err(reflector::StoppedBeforeSync)
+    );
+    // an informer dropped before it started
+    let never = Informer::new(Scripted::<Item>::new());
+    let early = never.on_add(|_, _| {});
+    drop(never);
+    assert_eq!(early.caught_up().await, Err(reflector::StoppedBeforeSync));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_handler_registered_before_the_hook_reports_its_panics() {
+    let source = Scripted::new();
+    source.list_ok(vec![item(1, 1)], "10");
+    source.watch(WatchAnswer::Stream(vec![], Then::Hang));
+    let informer = Informer::new(Arc::clone(&source));
+    let early = informer.on_add(|_, _| panic!("handler failed"));
+    let errors: Arc<Mutex<Vec<ReflectorError>>> = Arc::default();
+    let sink = Arc::clone(&errors);
+    let informer = informer.on_error(move |error| sink.lock().push(error.clone()));
+    let shutdown = CancellationToken::new();
+    let running = informer.start(shutdown.clone());
+    early.caught_up().await.expect("synced");
+    assert_eq!(early.panics(), 1);
+    assert!(matches!(
+        errors.lock().as_slice(),
+        [ReflectorError::HandlerPanicked { message }] if message == "handler failed"
+    ));
+    shutdown.cancel();
+    running.await.expect("no panic");
 }

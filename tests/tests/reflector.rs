@@ -13,7 +13,7 @@ use conformance::scripted::{Call, Scripted, Then, WatchAnswer};
 use parking_lot::Mutex;
 use reflector::{
     BackoffConfig, Change, Reflector, ReflectorConfig, ReflectorError, ReflectorHandle,
-    ReflectorStore, WatchEvent,
+    ReflectorStore, StoppedBeforeSync, WatchEvent,
 };
 use store_core::{Cache, ResourceVersion, Status, Store};
 use tokio::task::JoinHandle;
@@ -114,7 +114,7 @@ async fn first_list_is_at_rv_0_and_the_watch_starts_at_the_list_rv() {
     source.list_ok(vec![item(1, 1), item(2, 1)], "10");
     let cache = Cache::new();
     let running = start(&source, cache.clone(), no_jitter());
-    running.handle.wait_until_synced().await;
+    running.handle.wait_until_synced().await.expect("synced");
     run_for(Duration::from_millis(10)).await;
     assert_eq!(cache.len(), 2);
     assert_eq!(cache.last_sync_resource_version(), Some(rv("10")));
@@ -507,4 +507,101 @@ impl reflector::ListerWatcher<Item> for Stalled {
     ) -> Result<reflector::WatchStream<Item>, Status> {
         std::future::pending().await
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn expired_relist_lists_the_latest_at_once_and_reports_nothing() {
+    let source = Scripted::new();
+    source.list_ok(vec![], "10");
+    source.watch(WatchAnswer::Stream(
+        vec![error_event(Status::gone("gone"))],
+        Then::Close,
+    ));
+    source.list_err(Status::expired("too old resource version: 10 (30)"));
+    source.list_ok(vec![item(1, 1)], "31");
+    let running = start(&source, Cache::new(), no_jitter());
+    run_for(Duration::from_secs(5)).await;
+    let calls = source.timed_calls();
+    let kinds: Vec<Call> = calls.iter().map(|(_, call)| call.clone()).collect();
+    assert_eq!(
+        kinds,
+        [list("0"), watch("10"), list("10"), list(""), watch("31")]
+    );
+    assert_eq!(
+        calls[3].0, calls[2].0,
+        "the list at \"\" follows the expired one with no backoff"
+    );
+    assert!(
+        running.errors.lock().is_empty(),
+        "the normal way back is not a failure: {:?}",
+        running.errors.lock()
+    );
+    running.stop().await;
+}
+
+/// A store whose resyncs fail.
+#[derive(Clone, Default)]
+struct ResyncFails(Recorder);
+
+impl ReflectorStore<Item> for ResyncFails {
+    fn apply(&self, change: Change<Item>) -> Result<(), store_core::Error> {
+        let resync = matches!(change, Change::Resync);
+        self.0.apply(change)?;
+        if resync {
+            return Err(store_core::Error::UnknownIndex {
+                name: "resync refused".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_resync_ends_the_watch_and_relists() {
+    let source = Scripted::new();
+    source.list_ok(vec![item(1, 1)], "10");
+    source.watch(WatchAnswer::Stream(vec![], Then::Hang));
+    source.list_ok(vec![item(1, 1)], "10");
+    source.watch(WatchAnswer::Stream(vec![], Then::Hang));
+    let store = ResyncFails::default();
+    let config = ReflectorConfig {
+        resync_period: Some(Duration::from_secs(30)),
+        ..no_jitter()
+    };
+    let running = start(&source, store.clone(), config);
+    run_for(Duration::from_secs(32)).await;
+    assert_eq!(
+        source.calls(),
+        [list("0"), watch("10"), list("10"), watch("10")],
+        "the resync failure must end the watch and relist"
+    );
+    assert!(matches!(
+        running.errors.lock().as_slice(),
+        [ReflectorError::Store(_)]
+    ));
+    assert_eq!(
+        store.0.log(),
+        ["replace 1 at 10", "resync", "replace 1 at 10"]
+    );
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn waiting_for_a_sync_that_cannot_come_ends_with_an_error() {
+    // shut down before the first list answered
+    let reflector = Reflector::new(Stalled, Cache::<Item>::new());
+    let handle = reflector.handle();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(reflector.run(shutdown.clone()));
+    run_for(Duration::from_secs(1)).await;
+    shutdown.cancel();
+    let waited = tokio::time::timeout(Duration::from_secs(5), handle.wait_until_synced()).await;
+    assert_eq!(waited.expect("does not hang"), Err(StoppedBeforeSync));
+    assert!(handle.has_stopped());
+    task.await.expect("no panic");
+    // dropped without ever running
+    let never_ran = Reflector::new(Stalled, Cache::<Item>::new());
+    let handle = never_ran.handle();
+    drop(never_ran);
+    assert_eq!(handle.wait_until_synced().await, Err(StoppedBeforeSync));
 }
