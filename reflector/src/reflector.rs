@@ -4,6 +4,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::RangeInclusive;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +25,17 @@ use crate::reflector_store::{Change, ReflectorStore};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReflectorConfig {
     /// Objects per list page; `None` lists everything in one answer.
+    ///
+    /// As client-go's pager: lists at `"0"` and `""` ask for pages; a list at any
+    /// other version is *not* paginated (a Kubernetes API server treats `limit` with
+    /// `resourceVersion=N` as an exact read that can answer 410), unless the first
+    /// list at `"0"` came back paginated — then the server has no watch cache and
+    /// honours pages, and every later list asks for them — or
+    /// [`always_paginate`](ReflectorConfig::always_paginate) is set.
     pub page_size: Option<usize>,
+    /// Paginate every list, whatever its version (client-go: an explicitly set
+    /// `WatchListPageSize`). Default `false`.
+    pub always_paginate: bool,
     /// The range each watch's timeout is drawn from, so that many watches do not end
     /// together (client-go: 5 to 10 minutes).
     pub watch_timeout: RangeInclusive<Duration>,
@@ -43,6 +54,7 @@ impl Default for ReflectorConfig {
     fn default() -> Self {
         ReflectorConfig {
             page_size: Some(500),
+            always_paginate: false,
             watch_timeout: Duration::from_secs(300)..=Duration::from_secs(600),
             min_watch_duration: Duration::from_secs(1),
             bookmarks: true,
@@ -173,9 +185,14 @@ enum Next {
 ///
 /// The state machine, as client-go's:
 /// 1. **List** — the first at resource version `"0"`, later ones at the last synced
-///    version, and at `""` after a list answered Expired/Gone or "too large resource
-///    version". Paginated by [`page_size`](ReflectorConfig::page_size). The store is
-///    `replace`d with the result, and the list's version becomes the last synced one.
+///    version; a list at a version the source no longer has (Expired/Gone) or has not
+///    reached ("too large resource version") is followed at once, in the same attempt
+///    and without being reported, by a list at `""` (the latest). Paginated by
+///    [`page_size`](ReflectorConfig::page_size) with client-go's rule (no pages at a
+///    non-zero version unless the first list came back paginated); a continuation
+///    page answered Expired falls back to one full list at the same version. The
+///    store is `replace`d with the result, and the list's version becomes the last
+///    synced one.
 /// 2. **Watch** from the last synced version, with bookmarks and a timeout drawn from
 ///    [`watch_timeout`](ReflectorConfig::watch_timeout). Every event, bookmarks
 ///    included, advances the last synced version.
@@ -184,7 +201,8 @@ enum Next {
 ///    - Expired/Gone relists (after a backoff);
 ///    - a refused connection (`ServiceUnavailable`) or `TooManyRequests` backs off and
 ///      re-watches, whether the watch failed to start or failed while open;
-///    - any other error backs off and relists.
+///    - any other error backs off and relists;
+///    - a resync the store refuses ends the watch: back off and relist (client-go).
 /// 3. **Backoff** — see [`BackoffConfig`]. Every failure goes to the error hook and to
 ///    `tracing`; the reflector never gives up, it stops only on shutdown.
 ///
@@ -224,6 +242,9 @@ pub struct Reflector<T, L, S> {
     on_error: Option<ErrorHook>,
     name: String,
     shared: Arc<Shared>,
+    /// Whether the first list at `"0"` came back paginated (client-go's
+    /// `paginatedResult`): then later lists at a version paginate too.
+    paginated_result: AtomicBool,
     _stopped: StopGuard,
     _object: PhantomData<fn() -> T>,
 }
@@ -249,6 +270,7 @@ where
             name: std::any::type_name::<T>().to_owned(),
             _stopped: StopGuard(Arc::clone(&shared)),
             shared,
+            paginated_result: AtomicBool::new(false),
             _object: PhantomData,
         }
     }
@@ -487,7 +509,9 @@ where
         }
     }
 
-    /// Lists every page at `resource_version`.
+    /// Lists every page at `resource_version`. A continuation page answered Expired
+    /// (the snapshot was compacted away mid-list) falls back to one full,
+    /// unpaginated list at the same version, as client-go's pager does.
     async fn list_all(
         &self,
         resource_version: &ResourceVersion,
@@ -495,16 +519,47 @@ where
         let mut items = Vec::new();
         let mut options = ListOptions {
             resource_version: resource_version.clone(),
-            limit: self.config.page_size,
+            limit: self.page_limit(resource_version),
             continue_token: None,
         };
         loop {
-            let page = self.source.list(options.clone()).await?;
+            let page = match self.source.list(options.clone()).await {
+                Ok(page) => page,
+                Err(status) if status.is_expired() && options.continue_token.is_some() => {
+                    tracing::info!(%resource_version, %status, "continuation expired; listing in one answer");
+                    let full = self
+                        .source
+                        .list(ListOptions {
+                            resource_version: resource_version.clone(),
+                            limit: None,
+                            continue_token: None,
+                        })
+                        .await?;
+                    return Ok((full.items, full.resource_version));
+                }
+                Err(status) => return Err(status),
+            };
             items.extend(page.items);
             match page.continue_token {
-                Some(token) if !token.is_empty() => options.continue_token = Some(token),
+                Some(token) if !token.is_empty() => {
+                    if options.continue_token.is_none() && resource_version.as_str() == "0" {
+                        self.paginated_result.store(true, Ordering::Relaxed);
+                    }
+                    options.continue_token = Some(token);
+                }
                 _ => return Ok((items, page.resource_version)),
             }
+        }
+    }
+
+    /// The page size of a list at `resource_version` (client-go's pager rule; see
+    /// [`ReflectorConfig::page_size`]).
+    fn page_limit(&self, resource_version: &ResourceVersion) -> Option<usize> {
+        let exact = !matches!(resource_version.as_str(), "" | "0");
+        if exact && !self.config.always_paginate && !self.paginated_result.load(Ordering::Relaxed) {
+            None
+        } else {
+            self.config.page_size
         }
     }
 

@@ -100,8 +100,11 @@ fn assert_gaps(got: &[u64], expected: &[u64]) {
     }
 }
 
+/// A full list as the reflector asks for it when the first list was not paginated:
+/// pages at `"0"` and `""`, one answer at any other version (client-go's rule).
 fn list(resource_version: &str) -> Call {
-    Call::List(resource_version.to_owned(), Some(500), None)
+    let limit = matches!(resource_version, "" | "0").then_some(500);
+    Call::List(resource_version.to_owned(), limit, None)
 }
 
 fn watch(resource_version: &str) -> Call {
@@ -604,4 +607,75 @@ async fn waiting_for_a_sync_that_cannot_come_ends_with_an_error() {
     let handle = never_ran.handle();
     drop(never_ran);
     assert_eq!(handle.wait_until_synced().await, Err(StoppedBeforeSync));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_relist_at_a_version_is_paginated_only_if_the_first_list_was() {
+    // the first list came back in pages: the server has no watch cache
+    let source = Scripted::new();
+    source.list_page(vec![item(1, 1)], "10", Some("more"));
+    source.list_page(vec![item(2, 1)], "10", None);
+    source.watch(WatchAnswer::Stream(
+        vec![error_event(Status::internal_error("boom"))],
+        Then::Close,
+    ));
+    source.list_ok(vec![item(1, 1)], "11");
+    let running = start(&source, Cache::new(), no_jitter());
+    run_for(Duration::from_secs(5)).await;
+    assert_eq!(
+        source.calls(),
+        [
+            Call::List("0".into(), Some(500), None),
+            Call::List("0".into(), Some(500), Some("more".into())),
+            watch("10"),
+            Call::List("10".into(), Some(500), None),
+            watch("11"),
+        ]
+    );
+    running.stop().await;
+    // `always_paginate` pages every list
+    let source = Scripted::new();
+    source.list_ok(vec![], "10");
+    source.watch(WatchAnswer::Stream(
+        vec![error_event(Status::internal_error("boom"))],
+        Then::Close,
+    ));
+    source.list_ok(vec![], "11");
+    let config = ReflectorConfig {
+        always_paginate: true,
+        ..no_jitter()
+    };
+    let running = start(&source, Cache::new(), config);
+    run_for(Duration::from_secs(5)).await;
+    assert_eq!(
+        source.calls()[2],
+        Call::List("10".into(), Some(500), None),
+        "paginated at a version"
+    );
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_expired_continuation_falls_back_to_one_full_list_at_the_same_version() {
+    let source = Scripted::new();
+    source.list_page(vec![item(1, 1)], "10", Some("more"));
+    source.list_err(Status::expired("the continue token is too old"));
+    source.list_ok(vec![item(1, 1), item(2, 1)], "12");
+    let cache = Cache::new();
+    let running = start(&source, cache.clone(), no_jitter());
+    run_for(Duration::from_secs(1)).await;
+    assert_eq!(
+        source.calls(),
+        [
+            Call::List("0".into(), Some(500), None),
+            Call::List("0".into(), Some(500), Some("more".into())),
+            Call::List("0".into(), None, None),
+            watch("12"),
+        ]
+    );
+    let mut keys = cache.list_keys();
+    keys.sort();
+    assert_eq!(keys, [1, 2], "the full answer, not the first page with it");
+    assert!(running.errors.lock().is_empty());
+    running.stop().await;
 }
