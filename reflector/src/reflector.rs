@@ -48,6 +48,12 @@ pub struct ReflectorConfig {
     pub resync_period: Option<Duration>,
     /// Waits after failures.
     pub backoff: BackoffConfig,
+    /// How long a watch that keeps failing with `InternalError` is retried (after a
+    /// backoff, from the last synced version) before the reflector relists; counted
+    /// from the first such error, and started afresh after a minute without one
+    /// (client-go's `MaxInternalErrorRetryDuration`). Zero, the default as in
+    /// client-go, relists at the first one.
+    pub internal_error_retry: Duration,
 }
 
 impl Default for ReflectorConfig {
@@ -60,6 +66,7 @@ impl Default for ReflectorConfig {
             bookmarks: true,
             resync_period: None,
             backoff: BackoffConfig::default(),
+            internal_error_retry: Duration::ZERO,
         }
     }
 }
@@ -311,6 +318,7 @@ where
         // that frequent re-watches cannot keep postponing it.
         let mut resync: Option<tokio::time::Interval> = None;
         let mut backoff = Backoff::new(self.config.backoff.clone());
+        let mut internal_errors = InternalErrorRetry::new(self.config.internal_error_retry);
         let mut list_from = ListFrom::Any;
         'relist: while !shutdown.is_cancelled() {
             let mut resource_version = self.list_resource_version(list_from);
@@ -376,7 +384,12 @@ where
             loop {
                 let resource_version = self.last_synced();
                 match self
-                    .watch_once(&resource_version, &shutdown, &mut resync)
+                    .watch_once(
+                        &resource_version,
+                        &shutdown,
+                        &mut resync,
+                        &mut internal_errors,
+                    )
                     .await
                 {
                     None => break 'relist,
@@ -408,6 +421,7 @@ where
         resource_version: &ResourceVersion,
         shutdown: &CancellationToken,
         resync: &mut Option<tokio::time::Interval>,
+        internal_errors: &mut InternalErrorRetry,
     ) -> Option<Next> {
         let options = WatchOptions {
             timeout: Some(self.watch_timeout()),
@@ -421,7 +435,11 @@ where
         };
         let next = match watch {
             Err(status) => {
-                let next = classify(&status);
+                let next = if internal_errors.should_retry(&status) {
+                    Next::RewatchAfterBackoff
+                } else {
+                    classify(&status)
+                };
                 self.report(ReflectorError::Watch {
                     resource_version: resource_version.clone(),
                     status,
@@ -444,7 +462,11 @@ where
                     return Some(Next::Rewatch);
                 }
                 WatchEnd::Failed(status) => {
-                    let next = classify(&status);
+                    let next = if internal_errors.should_retry(&status) {
+                        Next::RewatchAfterBackoff
+                    } else {
+                        classify(&status)
+                    };
                     if status.is_expired_or_gone() {
                         tracing::info!(%status, "watch expired; relisting");
                     } else {
@@ -606,6 +628,47 @@ where
         tracing::warn!(%error, "reflector error");
         if let Some(hook) = &self.on_error {
             hook(&error);
+        }
+    }
+}
+
+/// client-go's `RetryWithDeadline` for watches answering `InternalError`: retry while
+/// the first of a run of such errors is at most `max` ago; a run ends after a minute
+/// without one.
+struct InternalErrorRetry {
+    max: Duration,
+    first: Option<Instant>,
+    last: Option<Instant>,
+}
+
+impl InternalErrorRetry {
+    const RESET_AFTER: Duration = Duration::from_secs(60);
+
+    fn new(max: Duration) -> Self {
+        InternalErrorRetry {
+            max,
+            first: None,
+            last: None,
+        }
+    }
+
+    /// Whether a watch that just failed with `status` should be retried rather than
+    /// followed by a relist.
+    fn should_retry(&mut self, status: &Status) -> bool {
+        if self.max.is_zero() || !status.is_internal_error() {
+            return false;
+        }
+        let now = Instant::now();
+        if self.last.is_none_or(|last| now - last > Self::RESET_AFTER) {
+            self.first = Some(now);
+        }
+        self.last = Some(now);
+        if self.first.is_some_and(|first| now - first <= self.max) {
+            true
+        } else {
+            self.first = None;
+            self.last = None;
+            false
         }
     }
 }

@@ -679,3 +679,48 @@ async fn an_expired_continuation_falls_back_to_one_full_list_at_the_same_version
     assert!(running.errors.lock().is_empty());
     running.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn internal_errors_are_rewatched_within_their_retry_budget_then_relisted() {
+    let source = Scripted::new();
+    source.list_ok(vec![], "10");
+    for _ in 0..4 {
+        source.watch(WatchAnswer::Stream(
+            vec![error_event(Status::internal_error("etcd hiccup"))],
+            Then::Close,
+        ));
+    }
+    source.list_ok(vec![], "20");
+    let config = ReflectorConfig {
+        internal_error_retry: Duration::from_secs(3),
+        ..no_jitter()
+    };
+    let running = start(&source, Cache::new(), config);
+    run_for(Duration::from_secs(30)).await;
+    // backoffs 0.8 s, 1.6 s: the third error comes 2.4 s after the first (retried),
+    // the fourth 5.6 s after it, past the 3 s budget: relist
+    assert_eq!(
+        source.calls(),
+        [
+            list("0"),
+            watch("10"),
+            watch("10"),
+            watch("10"),
+            watch("10"),
+            list("10"),
+            watch("20"),
+        ]
+    );
+    running.stop().await;
+    // without a budget (client-go's default) the first one relists
+    let source = Scripted::new();
+    source.list_ok(vec![], "10");
+    source.watch(WatchAnswer::Stream(
+        vec![error_event(Status::internal_error("etcd hiccup"))],
+        Then::Close,
+    ));
+    let running = start(&source, Cache::new(), no_jitter());
+    run_for(Duration::from_secs(5)).await;
+    assert_eq!(source.calls()[..3], [list("0"), watch("10"), list("10")]);
+    running.stop().await;
+}
