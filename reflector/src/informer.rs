@@ -8,11 +8,13 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use std::sync::{mpsc, OnceLock};
 use store_core::{
     DeletedObject, Delta, DeltaFifo, Deltas, Indexer, Keyed, PopError, Requeue, ResourceVersion,
     ShardedCache,
 };
-use tokio::sync::{mpsc, watch};
+
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -23,9 +25,12 @@ use crate::reflector_store::{Change, ReflectorStore};
 
 /// Reacts to what an [`Informer`] sees. Every method has an empty default.
 ///
-/// Callbacks run on the handler's own task, one at a time and in order; a slow or
-/// panicking handler never delays or breaks the others (a panic is caught, reported
-/// to the error hook, and the next notification goes on).
+/// Callbacks run on the handler's own OS thread (named `informer-handler-N`), one at
+/// a time and in order, inside the informer's tokio runtime once it started (so a
+/// callback may `tokio::spawn`). A slow, blocking or panicking handler never delays or
+/// breaks the others, nor the runtime, whatever its flavour: it only falls behind
+/// ([`HandlerRegistration::pending`]). A panic is caught, reported to the error hook,
+/// and the next notification goes on. The cost is one thread per handler.
 pub trait EventHandler<T: Keyed>: Send + Sync + 'static {
     /// An object appeared: from the initial list (`is_initial_list`), a later add,
     /// or — for a handler added after start — the content it joined with.
@@ -146,7 +151,7 @@ impl<T: Keyed> Clone for Notification<T> {
 
 /// A handler's queue: its counters are the metric of how far behind it is.
 struct Listener<T: Keyed> {
-    sender: mpsc::UnboundedSender<Notification<T>>,
+    sender: mpsc::Sender<Notification<T>>,
     progress: Arc<Progress>,
 }
 
@@ -238,7 +243,9 @@ type ErrorHook = Arc<dyn Fn(&ReflectorError) + Send + Sync>;
 /// The informer's error hook, read each time a failure is reported (so that a hook
 /// set after a handler registered still hears that handler's panics).
 type SharedHook = Arc<Mutex<Option<ErrorHook>>>;
-type HandlerTask = Pin<Box<dyn Future<Output = ()> + Send>>;
+/// The tokio runtime the informer started on, entered by the handler threads so
+/// that a handler may `tokio::spawn`.
+type RuntimeSlot = Arc<OnceLock<tokio::runtime::Handle>>;
 type Transform<T> = Arc<dyn Fn(Arc<T>) -> Arc<T> + Send + Sync>;
 type Starter<T> = Box<
     dyn FnOnce(
@@ -355,7 +362,7 @@ struct Shared<T: Keyed, S> {
 ///   applies each batch to the cache (`store()`, any [`Indexer`], a [`ShardedCache`]
 ///   by default) and notifies every handler. A relist turns into adds, updates and
 ///   tombstone deletes, so handlers see vanished objects leave.
-/// - Each handler has its own queue and task: a slow handler falls behind
+/// - Each handler has its own queue and OS thread: a slow or blocking handler falls behind
 ///   ([`HandlerRegistration::pending`]) without delaying the others, and a panicking
 ///   one is isolated and reported.
 /// - Handlers added after start first receive the current content as adds; every
@@ -395,8 +402,10 @@ pub struct Informer<T: Keyed, S = ShardedCache<T>> {
     starter: Mutex<Option<Starter<T>>>,
     config: Mutex<ReflectorConfig>,
     transform: Mutex<Option<Transform<T>>>,
-    /// Handler tasks registered before `start` (`None` once started).
-    unstarted_handlers: Mutex<Option<Vec<HandlerTask>>>,
+    /// Set by `start`; handler threads enter it.
+    runtime: RuntimeSlot,
+    /// How many handlers were registered (names their threads).
+    handlers: AtomicUsize,
 }
 
 impl<T: Keyed + Send + Sync + 'static> Informer<T, ShardedCache<T>> {
@@ -435,7 +444,8 @@ where
             starter: Mutex::new(Some(starter)),
             config: Mutex::new(ReflectorConfig::default()),
             transform: Mutex::new(None),
-            unstarted_handlers: Mutex::new(Some(Vec::new())),
+            runtime: Arc::new(OnceLock::new()),
+            handlers: AtomicUsize::new(0),
         }
     }
 
@@ -495,7 +505,7 @@ where
     /// client-go), then the live events. Before start no tokio runtime is needed;
     /// after start the handler's task is spawned on the current runtime.
     pub fn add_handler(&self, handler: impl EventHandler<T>) -> HandlerRegistration {
-        let (sender, receiver) = mpsc::unbounded_channel();
+        let (sender, receiver) = mpsc::channel();
         let (processed, _) = watch::channel(0);
         let progress = Arc::new(Progress {
             enqueued: AtomicU64::new(0),
@@ -514,13 +524,17 @@ where
             listeners.push(listener);
         }
         let on_error = Arc::clone(&self.shared.on_error);
-        let task = listener_task(handler, receiver, Arc::clone(&progress), on_error);
-        match self.unstarted_handlers.lock().as_mut() {
-            // Not started: no runtime is needed yet; `start` spawns it.
-            Some(unstarted) => unstarted.push(task),
-            None => {
-                tokio::spawn(task);
-            }
+        let number = self.handlers.fetch_add(1, Ordering::Relaxed);
+        let thread = std::thread::Builder::new()
+            .name(format!("informer-handler-{number}"))
+            .spawn({
+                let (progress, runtime) = (Arc::clone(&progress), Arc::clone(&self.runtime));
+                move || run_listener(handler, receiver, progress, on_error, runtime)
+            });
+        if let Err(error) = thread {
+            // The OS refused a thread: the notifications for this handler are counted
+            // as handled (its sender finds no receiver) and the failure is reported.
+            tracing::error!(%error, "could not start an event handler thread");
         }
         HandlerRegistration {
             progress,
@@ -566,9 +580,7 @@ where
         };
         let on_error = Arc::clone(&self.shared.on_error);
         let config = self.config.lock().clone();
-        for task in self.unstarted_handlers.lock().take().unwrap_or_default() {
-            tokio::spawn(task);
-        }
+        let _ = self.runtime.set(tokio::runtime::Handle::current());
         let (handle, reflector) = starter(queue, config, on_error, shutdown.clone());
         *self.shared.reflector.lock() = Some(handle.clone());
         // An empty first list queues nothing, so no pop would ever see the sync:
@@ -674,35 +686,36 @@ impl<T: Keyed> Listener<T> {
     }
 }
 
-/// A handler's task: runs the handler on every notification until the informer
-/// drops its queue.
-fn listener_task<T, H>(
+/// A handler's thread: runs the handler on every notification until the informer
+/// drops its queue. Inside the informer's runtime once it started (a handler may
+/// `tokio::spawn`), but on its own OS thread, so a handler that blocks delays only
+/// itself, never the runtime nor the other handlers.
+fn run_listener<T, H>(
     handler: H,
-    mut receiver: mpsc::UnboundedReceiver<Notification<T>>,
+    receiver: mpsc::Receiver<Notification<T>>,
     progress: Arc<Progress>,
     on_error: SharedHook,
-) -> HandlerTask
-where
+    runtime: RuntimeSlot,
+) where
     T: Keyed + Send + Sync + 'static,
     H: EventHandler<T>,
 {
-    Box::pin(async move {
-        while let Some(notification) = receiver.recv().await {
-            let outcome = catch_unwind(AssertUnwindSafe(|| match &notification {
-                Notification::Add(obj, initial) => handler.on_add(obj, *initial),
-                Notification::Update(old, new) => handler.on_update(old, new),
-                Notification::Delete(deleted) => handler.on_delete(deleted),
-            }));
-            if let Err(payload) = outcome {
-                progress.panics.fetch_add(1, Ordering::SeqCst);
-                let message = panic_message(payload.as_ref());
-                let error = ReflectorError::HandlerPanicked { message };
-                tracing::error!(%error, "event handler panicked");
-                report_to(&on_error, &error);
-            }
-            progress.processed.send_modify(|done| *done += 1);
+    while let Ok(notification) = receiver.recv() {
+        let _entered = runtime.get().map(tokio::runtime::Handle::enter);
+        let outcome = catch_unwind(AssertUnwindSafe(|| match &notification {
+            Notification::Add(obj, initial) => handler.on_add(obj, *initial),
+            Notification::Update(old, new) => handler.on_update(old, new),
+            Notification::Delete(deleted) => handler.on_delete(deleted),
+        }));
+        if let Err(payload) = outcome {
+            progress.panics.fetch_add(1, Ordering::SeqCst);
+            let message = panic_message(payload.as_ref());
+            let error = ReflectorError::HandlerPanicked { message };
+            tracing::error!(%error, "event handler panicked");
+            report_to(&on_error, &error);
         }
-    })
+        progress.processed.send_modify(|done| *done += 1);
+    }
 }
 
 impl<T: Keyed, S> fmt::Debug for Informer<T, S> {

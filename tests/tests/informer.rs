@@ -51,6 +51,19 @@ fn event(kind: &str, key: u32, version: u32, rv: &str) -> Result<WatchEvent<Item
     })
 }
 
+/// Waits, in real time, until `registration` has handled everything queued for it:
+/// handlers run on their own threads, which the paused test clock does not wait for.
+fn drained(registration: &reflector::HandlerRegistration) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while registration.pending() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the handler did not drain: {registration:?}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 async fn settle() {
     tokio::time::sleep(Duration::from_millis(50)).await;
 }
@@ -108,10 +121,11 @@ async fn a_relist_turns_vanished_objects_into_tombstone_deletes() {
     source.list_ok(vec![item(2, 2), item(3, 1)], "20");
     let informer = Informer::new(Arc::clone(&source));
     let log = Log::default();
-    informer.add_handler(recording(&log));
+    let registration = informer.add_handler(recording(&log));
     let shutdown = CancellationToken::new();
     let running = informer.start(shutdown.clone());
     tokio::time::sleep(Duration::from_secs(3)).await;
+    drained(&registration);
     let seen = log.lock().clone();
     assert!(seen.contains(&"delete 1 unknown".to_owned()), "{seen:?}");
     assert!(seen.contains(&"update 2 v1->v2".to_owned()), "{seen:?}");
@@ -226,11 +240,12 @@ async fn the_transform_runs_once_before_caching() {
         Arc::new(item(obj.key, obj.version * 100))
     });
     let log = Log::default();
-    informer.add_handler(recording(&log));
+    let registration = informer.add_handler(recording(&log));
     let shutdown = CancellationToken::new();
     let running = informer.start(shutdown.clone());
     informer.wait_until_synced().await.expect("synced");
     settle().await;
+    drained(&registration);
     assert_eq!(informer.store().get(&1).map(|i| i.version), Some(200));
     assert_eq!(
         calls.load(Ordering::SeqCst),
@@ -371,6 +386,45 @@ async fn a_handler_registered_before_the_hook_reports_its_panics() {
         errors.lock().as_slice(),
         [ReflectorError::HandlerPanicked { message }] if message == "handler failed"
     ));
+    shutdown.cancel();
+    running.await.expect("no panic");
+}
+
+// One runtime thread only: a handler that blocks must hold up nothing but itself
+// (regression: handlers ran as tasks, so a blocking one stalled the whole runtime).
+#[tokio::test(flavor = "current_thread")]
+async fn a_blocking_handler_holds_up_neither_the_runtime_nor_the_others() {
+    let source = Scripted::new();
+    source.list_ok((0..20).map(|k| item(k, 1)).collect(), "10");
+    source.watch(WatchAnswer::Stream(vec![], Then::Hang));
+    let informer = Informer::new(Arc::clone(&source));
+    let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = Arc::clone(&released);
+    let blocking = informer.on_add(move |_, _| {
+        // blocks its thread for up to 2 s (real time), until the test releases it
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while !flag.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    let other = informer.on_add(|_, _| {});
+    let shutdown = CancellationToken::new();
+    let running = informer.start(shutdown.clone());
+    tokio::time::timeout(Duration::from_secs(10), other.caught_up())
+        .await
+        .expect("the other handler catches up")
+        .expect("synced");
+    // the runtime still runs timers and tasks while the blocking handler blocks
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert!(
+        !released.load(Ordering::SeqCst) && blocking.pending() > 0,
+        "the other handler caught up while the blocking one was still stuck"
+    );
+    released.store(true, Ordering::SeqCst);
+    tokio::time::timeout(Duration::from_secs(10), blocking.caught_up())
+        .await
+        .expect("the blocking handler drains once released")
+        .expect("synced");
     shutdown.cancel();
     running.await.expect("no panic");
 }
