@@ -30,6 +30,11 @@ pub struct WatchOptions {
     pub timeout: Option<Duration>,
     /// Ask the source for [`WatchEvent::Bookmark`]s.
     pub allow_bookmarks: bool,
+    /// The [`List::source_id`] of the list the resource version came from. A source
+    /// that can tell it now serves another store instance (an etcd cluster with
+    /// another cluster id) must answer [`Status::gone`]: resource versions of two
+    /// instances are not comparable, and resuming would skip or invent history.
+    pub source_id: Option<String>,
 }
 
 /// One page of a list answer.
@@ -41,6 +46,10 @@ pub struct List<T> {
     pub resource_version: ResourceVersion,
     /// Set when more pages follow: pass it back in [`ListOptions::continue_token`].
     pub continue_token: Option<String>,
+    /// Which instance of the source served this list, where the source can tell
+    /// (etcd: its cluster id); `None` when it cannot. The reflector hands it back in
+    /// [`WatchOptions::source_id`] and refuses a list whose pages come from two.
+    pub source_id: Option<String>,
 }
 
 impl<T> Clone for List<T> {
@@ -49,6 +58,7 @@ impl<T> Clone for List<T> {
             items: self.items.clone(),
             resource_version: self.resource_version.clone(),
             continue_token: self.continue_token.clone(),
+            source_id: self.source_id.clone(),
         }
     }
 }

@@ -666,6 +666,7 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
                 items,
                 resource_version,
                 continue_token: None,
+                source_id: None,
             });
         };
         let items: Arc<[Arc<T>]> = state.objects.values().cloned().collect();
@@ -675,6 +676,7 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
             items: items[..limit].to_vec(),
             resource_version,
             continue_token: Some(next_page.to_string()),
+            source_id: None,
         })
     }
 
@@ -727,6 +729,7 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
             items: items[token.offset..end].to_vec(),
             resource_version,
             continue_token,
+            source_id: None,
         })
     }
 
@@ -1929,6 +1932,7 @@ mod tests {
                 WatchOptions {
                     timeout: Some(Duration::from_secs(30)),
                     allow_bookmarks: false,
+                    source_id: None,
                 },
             )
             .await
@@ -1950,6 +1954,7 @@ mod tests {
                 WatchOptions {
                     timeout: Some(Duration::from_secs(5)),
                     allow_bookmarks: false,
+                    source_id: None,
                 },
             )
             .await
@@ -1970,6 +1975,7 @@ mod tests {
                 WatchOptions {
                     timeout: None,
                     allow_bookmarks: true,
+                    source_id: None,
                 },
             )
             .await
@@ -1998,6 +2004,7 @@ mod tests {
                 WatchOptions {
                     timeout: None,
                     allow_bookmarks: true,
+                    source_id: None,
                 },
             )
             .await
@@ -2023,6 +2030,7 @@ mod tests {
                     WatchOptions {
                         timeout: None,
                         allow_bookmarks: true,
+                        source_id: None,
                     },
                 )
                 .await
@@ -2043,6 +2051,7 @@ mod tests {
                 WatchOptions {
                     timeout: None,
                     allow_bookmarks: true,
+                    source_id: None,
                 },
             )
             .await
@@ -2242,6 +2251,7 @@ mod tests {
         let timed = WatchOptions {
             timeout: Some(Duration::from_secs(300)),
             allow_bookmarks: true,
+            source_id: None,
         };
         let _stream = server.watch(rv("1"), timed.clone()).await.unwrap();
         let _ = server.watch(rv("bad"), WatchOptions::default()).await;

@@ -252,6 +252,9 @@ pub struct Reflector<T, L, S> {
     /// Whether the first list at `"0"` came back paginated (client-go's
     /// `paginatedResult`): then later lists at a version paginate too.
     paginated_result: AtomicBool,
+    /// The source instance the last list came from ([`List::source_id`]), handed to
+    /// every watch so that a replaced source (a recreated etcd cluster) is noticed.
+    source_id: Mutex<Option<String>>,
     _stopped: StopGuard,
     _object: PhantomData<fn() -> T>,
 }
@@ -278,6 +281,7 @@ where
             _stopped: StopGuard(Arc::clone(&shared)),
             shared,
             paginated_result: AtomicBool::new(false),
+            source_id: Mutex::new(None),
             _object: PhantomData,
         }
     }
@@ -426,6 +430,7 @@ where
         let options = WatchOptions {
             timeout: Some(self.watch_timeout()),
             allow_bookmarks: self.config.bookmarks,
+            source_id: self.source_id.lock().clone(),
         };
         let started = Instant::now();
         tracing::debug!(%resource_version, timeout = ?options.timeout, "watch starting");
@@ -539,6 +544,7 @@ where
         resource_version: &ResourceVersion,
     ) -> Result<(Vec<Arc<T>>, ResourceVersion), Status> {
         let mut items = Vec::new();
+        let mut source_id = None;
         let mut options = ListOptions {
             resource_version: resource_version.clone(),
             limit: self.page_limit(resource_version),
@@ -557,10 +563,20 @@ where
                             continue_token: None,
                         })
                         .await?;
+                    self.set_source(full.source_id);
                     return Ok((full.items, full.resource_version));
                 }
                 Err(status) => return Err(status),
             };
+            if options.continue_token.is_none() {
+                source_id.clone_from(&page.source_id);
+            } else if page.source_id != source_id {
+                // The pages come from two instances of the source: not one snapshot.
+                return Err(Status::gone(format!(
+                    "the source changed in the middle of a list (from {source_id:?} to {:?})",
+                    page.source_id
+                )));
+            }
             items.extend(page.items);
             match page.continue_token {
                 Some(token) if !token.is_empty() => {
@@ -569,9 +585,21 @@ where
                     }
                     options.continue_token = Some(token);
                 }
-                _ => return Ok((items, page.resource_version)),
+                _ => {
+                    self.set_source(source_id);
+                    return Ok((items, page.resource_version));
+                }
             }
         }
+    }
+
+    /// Remembers which source instance the list came from.
+    fn set_source(&self, source_id: Option<String>) {
+        let mut current = self.source_id.lock();
+        if current.is_some() && *current != source_id {
+            tracing::warn!(was = ?*current, now = ?source_id, "the source was replaced; its resource versions start afresh");
+        }
+        *current = source_id;
     }
 
     /// The page size of a list at `resource_version` (client-go's pager rule; see

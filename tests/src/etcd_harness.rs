@@ -64,6 +64,8 @@ pub struct EtcdServer {
     client_port: u16,
     peer_port: u16,
     child: Option<Child>,
+    /// `--initial-cluster-token`, when a cluster was recreated under a new one.
+    cluster_token: Option<String>,
 }
 
 impl EtcdServer {
@@ -87,6 +89,7 @@ impl EtcdServer {
                 client_port,
                 peer_port,
                 child: None,
+                cluster_token: None,
             };
             match server.launch().await {
                 Ok(()) => return server,
@@ -153,6 +156,22 @@ impl EtcdServer {
             }
         }
         panic!("etcd did not restart:\n{}", failures.join("\n---\n"));
+    }
+
+    /// Replaces the cluster by a new, empty one on the same ports (what restoring an
+    /// older backup or recreating a lost cluster looks like to a client): kills etcd,
+    /// wipes its data directory and starts a fresh cluster bootstrapped with
+    /// `cluster_token` (etcd derives the cluster id from it, so the new cluster has
+    /// another id).
+    pub async fn recreate(&mut self, cluster_token: &str) {
+        self.kill9();
+        let data = self.data_dir();
+        if data.exists() {
+            std::fs::remove_dir_all(&data)
+                .unwrap_or_else(|error| panic!("cannot wipe {}: {error}", data.display()));
+        }
+        self.cluster_token = Some(cluster_token.to_owned());
+        self.restart().await;
     }
 
     /// etcd's current revision.
@@ -226,6 +245,11 @@ impl EtcdServer {
             .arg(format!("--listen-peer-urls={peer_url}"))
             .arg(format!("--initial-advertise-peer-urls={peer_url}"))
             .arg(format!("--initial-cluster=test={peer_url}"))
+            .args(
+                self.cluster_token
+                    .iter()
+                    .map(|token| format!("--initial-cluster-token={token}")),
+            )
             .arg("--heartbeat-interval=10")
             .arg("--election-timeout=100")
             .stdin(Stdio::null())

@@ -83,6 +83,7 @@ impl<T: Keyed + Send + Sync + 'static> Scripted<T> {
             items: items.into_iter().map(Arc::new).collect(),
             resource_version: ResourceVersion::from(rv),
             continue_token: continue_token.map(str::to_owned),
+            source_id: None,
         }));
     }
 

@@ -279,6 +279,7 @@ fn watch_options(timeout: Option<Duration>, bookmarks: bool) -> WatchOptions {
     WatchOptions {
         timeout,
         allow_bookmarks: bookmarks,
+        source_id: None,
     }
 }
 
@@ -1052,6 +1053,51 @@ async fn a_key_with_a_slash_is_refused_so_no_object_outlives_its_etcd_key() {
         )
         .await;
         assert_eq!(source.decode_errors(), 1, "the put of the odd key");
+        running.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recreated_etcd_cluster_is_relisted_from_not_resumed() {
+    within(Duration::from_secs(90), async {
+        let mut server = EtcdServer::start().await;
+        let partition = Partition::to(server.port()).await;
+        let old_writer = writer(&server).await;
+        let seed: Vec<ConfigMap> = (0..40).map(|i| config_map(i, 0)).collect();
+        old_writer.put_all(&seed).await.unwrap();
+        let running = Running::start(source_at(&partition.endpoint()).await, fast());
+        running.synced().await;
+        converges(&server, &running.cache, Duration::from_secs(10)).await;
+        let seen = revision(&running.handle.last_sync_resource_version().unwrap());
+
+        // Cut off, the cluster is replaced by an empty one, which is written to until
+        // its revision passes the one the reflector saw: 20 of the old objects come
+        // back changed, 20 do not come back, and 20 new ones appear.
+        partition.cut();
+        server.recreate("a-new-cluster").await;
+        let writer = writer(&server).await;
+        let mut generation = 1;
+        while server.revision().await <= seen + 5 {
+            let next: Vec<ConfigMap> = (0..20)
+                .chain(40..60)
+                .map(|i| config_map(i, generation))
+                .collect();
+            writer.put_all(&next).await.unwrap();
+            generation += 1;
+        }
+        partition.heal();
+        // Resuming from `seen` on the new cluster would keep the 20 gone and the 20
+        // stale: the reflector must notice the other cluster id and relist.
+        converges(&server, &running.cache, Duration::from_secs(30)).await;
+        assert_eq!(running.cache.len(), 40);
+        assert!(running.lists.load(Ordering::SeqCst) >= 2, "it relisted");
+        assert!(
+            running.errors.lock().iter().any(|error| status_of(error)
+                .is_some_and(|status| status.is_gone() && status.message.contains("cluster"))),
+            "the replaced cluster is reported: {:?}",
+            running.errors.lock()
+        );
         running.stop().await;
     })
     .await;

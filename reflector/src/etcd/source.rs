@@ -56,8 +56,18 @@ use crate::lister_watcher::{List, ListOptions, ListerWatcher, WatchOptions, Watc
 ///   [`WatchOptions::timeout`] — at a revision boundary, never inside the events of
 ///   one transaction — and an `Err` item (etcd unreachable: ServiceUnavailable)
 ///   ends it too. Dropping the stream cancels the watch in etcd.
-/// - a value that does not decode as `T`, or whose object's key is not the one its
-///   etcd key names, is skipped, counted in [`decode_errors`](Self::decode_errors)
+/// - **a replaced cluster** (restored from a backup, or recreated empty) is not
+///   resumed: every list carries etcd's cluster id as its
+///   [`source_id`](crate::List::source_id), and a watch whose
+///   [`WatchOptions::source_id`] names another cluster than the one answering fails
+///   with Gone (410), so the reflector relists instead of resuming from a revision the
+///   new cluster never issued. etcd derives the cluster id from its members' names,
+///   peer URLs and `--initial-cluster-token`: a cluster recreated with the very same
+///   ones gets the same id and cannot be told apart — give each cluster its own token,
+///   as etcd advises.
+/// - a value that does not decode as `T`, whose object's key is not the one its
+///   etcd key names, or whose key is not a valid string key (a `/` in an
+///   `ObjectName` part, see [`store_core::validate_string_key`]), is skipped, counted in [`decode_errors`](Self::decode_errors)
 ///   and reported to the [`on_decode_error`](Self::on_decode_error) hook and through
 ///   `tracing::warn!`. The store then keeps the last value of that key that did
 ///   decode, if any. A deletion whose last value does not decode ends the watch with
@@ -298,6 +308,9 @@ where
             items,
             resource_version: resource_version(served),
             continue_token,
+            source_id: response
+                .header()
+                .map(|header| cluster_id(header.cluster_id())),
         })
     }
 
@@ -337,6 +350,15 @@ where
             Status::service_unavailable("etcd closed the watch before it was created")
         })?;
         check_created(&first, after)?;
+        if let (Some(expected), Some(header)) = (&options.source_id, first.header()) {
+            let serving = cluster_id(header.cluster_id());
+            if *expected != serving {
+                return Err(Status::gone(format!(
+                    "etcd cluster {serving} is not cluster {expected}, where resource version \
+                     {from} was read: its revisions are another history; relist"
+                )));
+            }
+        }
         let mut events = EventStream::new(
             stream,
             Arc::clone(codec),
@@ -423,6 +445,11 @@ fn header_revision(header: Option<&etcd_client::ResponseHeader>) -> Result<i64, 
     header
         .map(|header| header.revision())
         .ok_or_else(|| Status::internal_error("etcd answered without a response header"))
+}
+
+/// The etcd cluster id as a [`List::source_id`]: etcd's own hex form.
+fn cluster_id(id: u64) -> String {
+    format!("{id:x}")
 }
 
 #[cfg(test)]
