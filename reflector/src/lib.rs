@@ -40,6 +40,8 @@
 //! - [`reflector_store`]: [`ReflectorStore`] and the [`Change`]s it applies.
 //! - [`informer`]: [`Informer`] and its handlers.
 //! - [`memory`]: [`MemoryServer`], the embedded versioned source with fault injection.
+//! - [`history`]: the serving side's history window, watcher fan-out and list
+//!   snapshots, shared by `MemoryServer` and the `watch-server` crate.
 //! - `etcd` (feature `etcd`): `EtcdSource`, a real etcd's key prefix as a source.
 //! - [`error`]: [`ReflectorError`], what the error hook receives.
 
@@ -50,6 +52,7 @@ pub mod backoff;
 pub mod error;
 #[cfg(feature = "etcd")]
 pub mod etcd;
+pub mod history;
 pub mod informer;
 pub mod lister_watcher;
 pub mod memory;

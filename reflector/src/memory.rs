@@ -35,6 +35,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
 use tracing::debug;
 
+use crate::history::{Fanout, History, ListSnapshots};
 use crate::lister_watcher::{
     List, ListOptions, ListerWatcher, WatchEvent, WatchOptions, WatchStream,
 };
@@ -226,23 +227,13 @@ struct State<T: Keyed> {
     rv: u64,
     /// `rv` as a string, shared by the events and answers at that version.
     rv_string: ResourceVersion,
-    /// Every event after `compacted`, oldest first: `history[i]` is the event of
-    /// version `compacted + 1 + i`, and `history.len() == rv - compacted` (every
-    /// write makes exactly one event).
-    history: VecDeque<WatchEvent<T>>,
-    /// The compaction point: events up to this version are gone.
-    compacted: u64,
-    /// How long `history` may grow before it compacts itself.
-    history_len: usize,
-    /// The open watches.
-    watchers: Vec<Watcher<T>>,
-    /// How many events one watcher may hold (the channel has one more slot, kept for
-    /// an injected error).
-    watch_buffer: usize,
-    /// The snapshots of paginated lists, oldest first.
-    snapshots: VecDeque<ListSnapshot<T>>,
-    /// The id the next snapshot gets.
-    next_snapshot_id: u64,
+    /// The last `history_len` events (every write makes exactly one), with the
+    /// compaction point: events up to it are gone.
+    history: History<WatchEvent<T>>,
+    /// The open watches, each with a buffer of `watch_buffer` events.
+    watchers: Fanout<Queued<T>>,
+    /// The snapshots of paginated lists.
+    snapshots: ListSnapshots<Arc<T>>,
 }
 
 /// What the server queues for one watcher: 32 bytes, where a [`WatchItem`] is ~300
@@ -252,26 +243,6 @@ enum Queued<T> {
     Event(WatchEvent<T>),
     /// An `Err` item, which ends the stream.
     Failure(Box<Status>),
-}
-
-/// The server's end of one open watch.
-struct Watcher<T> {
-    /// Where this watch's events go.
-    sender: mpsc::Sender<Queued<T>>,
-    /// Whether the watch allowed bookmarks.
-    bookmarks: bool,
-}
-
-/// The state a paginated list was served from.
-struct ListSnapshot<T> {
-    /// Its id, part of its continue tokens.
-    id: u64,
-    /// The resource version it was taken at.
-    rv: u64,
-    /// `rv` as a string.
-    rv_string: ResourceVersion,
-    /// Every object at `rv`, sorted by key.
-    items: Arc<[Arc<T>]>,
 }
 
 /// Fault injection and observability, behind [`Shared::control`].
@@ -336,17 +307,9 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
             objects: BTreeMap::new(),
             rv: INITIAL_RESOURCE_VERSION,
             rv_string: format_rv(INITIAL_RESOURCE_VERSION),
-            history: VecDeque::new(),
-            compacted: INITIAL_RESOURCE_VERSION,
-            history_len: config.history_len,
-            watchers: Vec::new(),
-            // Tokio's channels hold at most `Semaphore::MAX_PERMITS`; one slot is
-            // reserved for a final error.
-            watch_buffer: config
-                .watch_buffer
-                .min(tokio::sync::Semaphore::MAX_PERMITS - 1),
-            snapshots: VecDeque::new(),
-            next_snapshot_id: 0,
+            history: History::new(config.history_len, INITIAL_RESOURCE_VERSION),
+            watchers: Fanout::new(config.watch_buffer),
+            snapshots: ListSnapshots::new(MAX_LIST_SNAPSHOTS),
         };
         MemoryServer {
             shared: Arc::new(Shared {
@@ -495,11 +458,8 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
     /// apiserver restart would; each stream ends after the events already queued
     /// for it.
     pub fn drop_watches(&self) {
-        let dropped = std::mem::take(&mut self.shared.state.lock().watchers);
-        debug!(
-            watches = dropped.len(),
-            "memory server: dropping every watch"
-        );
+        let dropped = self.shared.state.lock().watchers.close_all(None);
+        debug!(watches = dropped, "memory server: dropping every watch");
     }
 
     /// Test helper: every open watch yields `WatchEvent::Error(status)` after the
@@ -522,13 +482,7 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
     /// Ends every open watch with the item `last` builds, queued after the events
     /// already queued for it; answers how many watches there were.
     fn end_watches(&self, last: impl Fn() -> Queued<T>) -> usize {
-        let watchers = std::mem::take(&mut self.shared.state.lock().watchers);
-        for watcher in &watchers {
-            // The slot `offer` keeps free makes this succeed unless the watch is
-            // already gone.
-            let _ = watcher.sender.try_send(last());
-        }
-        watchers.len()
+        self.shared.state.lock().watchers.close_all(Some(&last))
     }
 
     /// Test helper: the next `n` list calls answer `Err(status)` (after any
@@ -560,9 +514,9 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
     pub fn bookmark_now(&self) {
         let mut state = self.shared.state.lock();
         let rv = state.rv_string.clone();
-        state.watchers.retain(|watcher| {
-            !watcher.bookmarks || watcher.offer(|| Queued::Event(WatchEvent::Bookmark(rv.clone())))
-        });
+        state
+            .watchers
+            .send_bookmark(|| Queued::Event(WatchEvent::Bookmark(rv.clone())));
     }
 
     // --- observability (test helpers) --------------------------------------------
@@ -582,12 +536,7 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
     /// Test helper: how many watches are open (registered and not yet ended or
     /// dropped by their client).
     pub fn open_watches(&self) -> usize {
-        let state = self.shared.state.lock();
-        state
-            .watchers
-            .iter()
-            .filter(|watcher| !watcher.sender.is_closed())
-            .count()
+        self.shared.state.lock().watchers.len()
     }
 
     /// Test helper: how many list calls were made (each page counts).
@@ -670,65 +619,27 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
             });
         };
         let items: Arc<[Arc<T>]> = state.objects.values().cloned().collect();
-        let next_page = state.keep_snapshot(Arc::clone(&items), limit);
+        let rv = state.rv;
+        let next_page = state.snapshots.keep(rv, Arc::clone(&items), limit);
         drop(state);
         Ok(List {
             items: items[..limit].to_vec(),
             resource_version,
-            continue_token: Some(next_page.to_string()),
+            continue_token: Some(next_page),
             source_id: None,
         })
     }
 
     /// A later page of a paginated list.
     fn list_continue(&self, token: &str, limit: Option<usize>) -> Result<List<T>, Status> {
-        let token: ContinueToken = token.parse()?;
         let mut state = self.shared.state.lock();
-        if token.rv < state.compacted {
-            return Err(continue_expired(token.rv, state.compacted));
-        }
-        let Some(position) = state
-            .snapshots
-            .iter()
-            .position(|snapshot| snapshot.id == token.id)
-        else {
-            return if token.id < state.next_snapshot_id && token.rv <= state.rv {
-                Err(Status::expired(format!(
-                    "the list snapshot of continue token at resource version {} was evicted; \
-                     start a new list without the continue parameter",
-                    token.rv
-                )))
-            } else {
-                Err(invalid_continue("it was not issued by this server"))
-            };
-        };
-        let snapshot = &state.snapshots[position];
-        if snapshot.rv != token.rv || token.offset > snapshot.items.len() {
-            return Err(invalid_continue("it does not match its list"));
-        }
-        let items = Arc::clone(&snapshot.items);
-        let resource_version = snapshot.rv_string.clone();
-        let end = limit.map_or(items.len(), |limit| {
-            token.offset.saturating_add(limit).min(items.len())
-        });
-        let continue_token = if end < items.len() {
-            Some(
-                ContinueToken {
-                    offset: end,
-                    ..token
-                }
-                .to_string(),
-            )
-        } else {
-            // The last page was served: the snapshot is not needed anymore.
-            state.snapshots.remove(position);
-            None
-        };
+        let compacted = state.history.compacted();
+        let page = state.snapshots.page(token, limit, compacted)?;
         drop(state);
         Ok(List {
-            items: items[token.offset..end].to_vec(),
-            resource_version,
-            continue_token,
+            items: page.items,
+            resource_version: format_rv(page.rv),
+            continue_token: page.continue_token,
             source_id: None,
         })
     }
@@ -757,25 +668,21 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
             debug!(%status, "memory server: watch from the future");
             return Ok(error_stream(status));
         }
-        if from < state.compacted {
-            let status = Status::expired(format!(
-                "too old resource version: {from} ({})",
-                state.compacted + 1
-            ));
-            drop(state);
-            debug!(%status, "memory server: watch from a compacted version");
-            return Ok(error_stream(status));
-        }
         // Reading the history and registering happen under one lock: the replay ends
         // exactly where the live events begin.
-        let skip = usize::try_from(from - state.compacted).unwrap_or(usize::MAX);
-        let replay: Vec<WatchEvent<T>> = state.history.iter().skip(skip).cloned().collect();
-        let (sender, receiver) = mpsc::channel(state.watch_buffer + 1);
-        state.watchers.retain(|watcher| !watcher.sender.is_closed());
-        state.watchers.push(Watcher {
-            sender,
-            bookmarks: options.allow_bookmarks,
-        });
+        let replay: Result<Vec<WatchEvent<T>>, Status> = state
+            .history
+            .since(from)
+            .map(|events| events.cloned().collect());
+        let replay = match replay {
+            Ok(replay) => replay,
+            Err(status) => {
+                drop(state);
+                debug!(%status, "memory server: watch from a compacted version");
+                return Ok(error_stream(status));
+            }
+        };
+        let receiver = state.watchers.subscribe(options.allow_bookmarks);
         let start = if from == state.rv {
             state.rv_string.clone()
         } else {
@@ -818,17 +725,8 @@ impl<T: Keyed> State<T> {
         let rv = format_rv(self.rv);
         self.rv_string = rv.clone();
         let event = event(rv.clone());
-        if !self.watchers.is_empty() {
-            self.watchers
-                .retain(|watcher| watcher.offer(|| Queued::Event(event.clone())));
-        }
-        self.history.push_back(event);
-        let garbage = if self.history.len() > self.history_len {
-            self.compacted += 1;
-            self.history.pop_front()
-        } else {
-            None
-        };
+        self.watchers.send(|| Queued::Event(event.clone()));
+        let garbage = self.history.push(self.rv, event).map(|(_, event)| event);
         (rv, garbage)
     }
 
@@ -836,64 +734,16 @@ impl<T: Keyed> State<T> {
     /// snapshots older than it.
     fn compact_to(&mut self, rv: u64) {
         let target = rv.min(self.rv);
-        if target <= self.compacted {
+        if target <= self.history.compacted() {
             return;
         }
-        let dropped = usize::try_from(target - self.compacted)
-            .unwrap_or(usize::MAX)
-            .min(self.history.len());
-        self.history.drain(..dropped);
-        self.compacted = target;
-        self.snapshots.retain(|snapshot| snapshot.rv >= target);
+        self.history.compact_to(target);
+        self.snapshots.compact_to(target);
         debug!(
             compacted = target,
             retained = self.history.len(),
             "memory server: history compacted"
         );
-    }
-
-    /// Keeps a paginated list's snapshot at the current version, evicting the oldest
-    /// beyond [`MAX_LIST_SNAPSHOTS`]; answers the token of its page at `offset`.
-    fn keep_snapshot(&mut self, items: Arc<[Arc<T>]>, offset: usize) -> ContinueToken {
-        if self.snapshots.len() == MAX_LIST_SNAPSHOTS {
-            if let Some(evicted) = self.snapshots.pop_front() {
-                debug!(
-                    resource_version = evicted.rv,
-                    "memory server: list snapshot evicted"
-                );
-            }
-        }
-        let id = self.next_snapshot_id;
-        self.next_snapshot_id += 1;
-        self.snapshots.push_back(ListSnapshot {
-            id,
-            rv: self.rv,
-            rv_string: self.rv_string.clone(),
-            items,
-        });
-        ContinueToken {
-            rv: self.rv,
-            id,
-            offset,
-        }
-    }
-}
-
-impl<T> Watcher<T> {
-    /// Queues the item `make` builds for this watch; `false` when the watch is gone
-    /// or too far behind and must be dropped.
-    fn offer(&self, make: impl FnOnce() -> Queued<T>) -> bool {
-        // Keep one slot free for an injected error, so it always fits.
-        if self.sender.capacity() > 1 {
-            return self.sender.try_send(make()).is_ok();
-        }
-        if !self.sender.is_closed() {
-            debug!(
-                buffered = self.sender.max_capacity() - 1,
-                "memory server: dropping a slow watcher"
-            );
-        }
-        false
     }
 }
 
@@ -932,7 +782,7 @@ impl<T: Keyed> fmt::Debug for MemoryServer<T> {
         f.debug_struct("MemoryServer")
             .field("resource_version", &state.rv)
             .field("objects", &state.objects.len())
-            .field("compacted", &state.compacted)
+            .field("compacted", &state.history.compacted())
             .field("watches", &state.watchers.len())
             .finish_non_exhaustive()
     }
@@ -1099,65 +949,12 @@ fn too_large(requested: u64, current: u64) -> Status {
     Status::too_large_resource_version(&requested.to_string(), &current.to_string(), 1)
 }
 
-/// The answer to a continue token from before the compaction point.
-fn continue_expired(rv: u64, compacted: u64) -> Status {
-    Status::expired(format!(
-        "the provided continue parameter is too old to display a consistent list result \
-         (resource version {rv}, compacted to {compacted}); start a new list without the continue parameter"
-    ))
-}
-
-/// The answer to a continue token this server cannot read.
-fn invalid_continue(why: &str) -> Status {
-    Status::bad_request(format!("invalid continue token: {why}"))
-}
-
 /// The resource name in `NotFound`/`AlreadyExists` answers: `T`'s type name without
 /// its path or generic arguments.
 fn resource_name<T>() -> &'static str {
     let name = std::any::type_name::<T>();
     let name = name.split('<').next().unwrap_or(name);
     name.rsplit("::").next().unwrap_or(name)
-}
-
-/// A paginated list's continue token: `<rv>.<snapshot id>.<offset>`. Opaque to
-/// clients; only this module reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct ContinueToken {
-    /// The snapshot's resource version.
-    rv: u64,
-    /// The snapshot's id.
-    id: u64,
-    /// Where the next page starts in the snapshot.
-    offset: usize,
-}
-
-impl fmt::Display for ContinueToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.rv, self.id, self.offset)
-    }
-}
-
-impl std::str::FromStr for ContinueToken {
-    type Err = Status;
-
-    fn from_str(token: &str) -> Result<Self, Status> {
-        let mut parts = token.split('.');
-        let mut number = || {
-            parts
-                .next()
-                .filter(|part| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit()))
-                .and_then(|part| part.parse::<u64>().ok())
-        };
-        let (Some(rv), Some(id), Some(offset)) = (number(), number(), number()) else {
-            return Err(invalid_continue("malformed"));
-        };
-        if parts.next().is_some() {
-            return Err(invalid_continue("malformed"));
-        }
-        let offset = usize::try_from(offset).map_err(|_| invalid_continue("malformed"))?;
-        Ok(ContinueToken { rv, id, offset })
-    }
 }
 
 #[cfg(test)]
@@ -1669,17 +1466,6 @@ mod tests {
             std::mem::size_of::<WatchItem<Pod>>() > 100,
             "boxing is worth it"
         );
-    }
-
-    #[test]
-    fn continue_token_round_trips() {
-        let token = ContinueToken {
-            rv: 12,
-            id: 3,
-            offset: 500,
-        };
-        assert_eq!(token.to_string(), "12.3.500");
-        assert_eq!("12.3.500".parse::<ContinueToken>().unwrap(), token);
     }
 
     #[test]

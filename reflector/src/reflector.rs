@@ -516,22 +516,20 @@ where
                 Some(Ok(event)) => event,
             };
             events += 1;
-            let resource_version = match event {
-                WatchEvent::Added(obj, rv) => {
-                    self.apply(Change::Added(obj));
-                    rv
+            let (change, resource_version) = match event {
+                WatchEvent::Added(obj, rv) => (Change::Added(obj), rv),
+                WatchEvent::Modified(obj, rv) => (Change::Modified(obj), rv),
+                WatchEvent::Deleted(obj, rv) => (Change::Deleted(obj), rv),
+                WatchEvent::Bookmark(rv) => {
+                    self.store.bookmark(&rv);
+                    self.set_last_synced(rv);
+                    continue;
                 }
-                WatchEvent::Modified(obj, rv) => {
-                    self.apply(Change::Modified(obj));
-                    rv
-                }
-                WatchEvent::Deleted(obj, rv) => {
-                    self.apply(Change::Deleted(obj));
-                    rv
-                }
-                WatchEvent::Bookmark(rv) => rv,
                 WatchEvent::Error(status) => return WatchEnd::Failed(status),
             };
+            if let Err(error) = self.store.apply_at(change, &resource_version) {
+                self.report(ReflectorError::Store(error));
+            }
             self.set_last_synced(resource_version);
         }
     }
@@ -610,12 +608,6 @@ where
             None
         } else {
             self.config.page_size
-        }
-    }
-
-    fn apply(&self, change: Change<T>) {
-        if let Err(error) = self.store.apply(change) {
-            self.report(ReflectorError::Store(error));
         }
     }
 

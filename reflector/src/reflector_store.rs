@@ -43,6 +43,21 @@ pub enum Change<T> {
 pub trait ReflectorStore<T: Keyed>: Send + Sync + 'static {
     /// Applies one change.
     fn apply(&self, change: Change<T>) -> Result<(), Error>;
+
+    /// Applies the change of one watch event, which the source made at
+    /// `resource_version`. The reflector calls this, not [`apply`](Self::apply), for
+    /// watch events; the default forgets the version. A store that serves the
+    /// changes on (a watch cache) keeps it.
+    fn apply_at(&self, change: Change<T>, resource_version: &ResourceVersion) -> Result<(), Error> {
+        let _ = resource_version;
+        self.apply(change)
+    }
+
+    /// The source reached `resource_version` with no change for this store (a
+    /// bookmark). The default does nothing.
+    fn bookmark(&self, resource_version: &ResourceVersion) {
+        let _ = resource_version;
+    }
 }
 
 fn apply_to_store<T, S>(store: &S, change: Change<T>) -> Result<(), Error>
@@ -108,5 +123,13 @@ impl<T: Keyed + Send + Sync + 'static> ReflectorStore<T> for DeltaFifo<T> {
 impl<T: Keyed, S: ReflectorStore<T>> ReflectorStore<T> for Arc<S> {
     fn apply(&self, change: Change<T>) -> Result<(), Error> {
         (**self).apply(change)
+    }
+
+    fn apply_at(&self, change: Change<T>, resource_version: &ResourceVersion) -> Result<(), Error> {
+        (**self).apply_at(change, resource_version)
+    }
+
+    fn bookmark(&self, resource_version: &ResourceVersion) {
+        (**self).bookmark(resource_version);
     }
 }
