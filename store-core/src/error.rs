@@ -41,4 +41,24 @@ pub enum Error {
         /// The panic message.
         message: String,
     },
+
+    /// A resource version could not be used where a number is needed (a watch cache
+    /// orders its events by resource version, as kube-apiserver does), or did not
+    /// advance.
+    #[error("resource version {resource_version:?} {reason}")]
+    InvalidResourceVersion {
+        /// The resource version given.
+        resource_version: String,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+
+    /// An object could not be written out (its `Serialize` failed); it was not stored.
+    #[error("object {key} could not be serialized: {message}")]
+    Unserializable {
+        /// The object's key (its `Display`).
+        key: String,
+        /// What the serializer said.
+        message: String,
+    },
 }

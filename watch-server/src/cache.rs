@@ -1,0 +1,851 @@
+//! [`WatchCache`]: the current objects and a window of recent events, each written
+//! out once and shared by every watcher; fed by a `Reflector`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use parking_lot::Mutex;
+use reflector::history::{Fanout, History, ListSnapshots};
+use reflector::{Change, ReflectorStore};
+use store_core::{Error, ResourceVersion, Status};
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, info};
+
+use crate::resource::{encode, Resource};
+use crate::selector::{FieldSelector, LabelSelector};
+
+/// How a [`WatchCache`] keeps its window and buffers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchCacheConfig {
+    /// How many recent events are kept for watches that resume from an older
+    /// resource version (default 10 000); a watch from before the window gets a 410.
+    pub window: usize,
+    /// How many events one watcher may have queued (default 1024); a watcher that
+    /// falls further behind is closed (it re-watches from its last version) and
+    /// counted.
+    pub watch_buffer: usize,
+    /// How many paginated lists may be in progress at once (default 64); the
+    /// continue token of an evicted one answers 410.
+    pub list_snapshots: usize,
+}
+
+impl Default for WatchCacheConfig {
+    fn default() -> Self {
+        WatchCacheConfig {
+            window: 10_000,
+            watch_buffer: 1024,
+            list_snapshots: 64,
+        }
+    }
+}
+
+/// The key objects are sorted by: namespace (empty when cluster-scoped), then name,
+/// as kube-apiserver lists them.
+type SortKey = (String, String);
+
+/// One stored object, written out once at its resource version.
+pub(crate) struct Entry<T> {
+    /// The object.
+    pub(crate) object: Arc<T>,
+    /// Its JSON as served (with `kind`, `apiVersion`, `metadata.resourceVersion`).
+    pub(crate) json: Bytes,
+}
+
+/// What happened to an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventType {
+    fn wire(self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One event of the window, written out once for every watcher that sees it as is;
+/// a watcher whose selector the object enters or leaves sees it as `ADDED` or
+/// `DELETED`, written out at most once too.
+pub(crate) struct Event<T> {
+    kind: EventType,
+    rv: u64,
+    /// The object after the event (for a deletion, its final state).
+    entry: Arc<Entry<T>>,
+    /// The object before the event, if there was one.
+    previous: Option<Arc<Entry<T>>>,
+    /// `{"type":…,"object":…}\n`.
+    line: Bytes,
+    /// The line as `ADDED` (the object entered a watcher's selection).
+    entered: OnceLock<Bytes>,
+    /// The previous object as `DELETED` at this version (it left a selection).
+    left: OnceLock<Bytes>,
+}
+
+/// What a watcher receives.
+pub(crate) enum Message<T> {
+    /// An event of the window.
+    Event(Arc<Event<T>>),
+    /// The cache reached this version (sent about every second to watchers that
+    /// allowed bookmarks; they decide how often to pass one on).
+    Bookmark(u64),
+}
+
+/// Which objects a request is about: a namespace (or all), a label and a field
+/// selector.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Filter {
+    pub(crate) namespace: Option<String>,
+    pub(crate) labels: LabelSelector,
+    pub(crate) fields: FieldSelector,
+}
+
+impl Filter {
+    fn is_everything(&self) -> bool {
+        self.namespace.is_none() && self.labels.is_empty() && self.fields.is_empty()
+    }
+
+    pub(crate) fn matches<T: Resource>(&self, object: &T) -> bool {
+        let namespace = object.namespace().filter(|ns| !ns.is_empty());
+        self.namespace
+            .as_deref()
+            .is_none_or(|wanted| namespace == Some(wanted))
+            && self.labels.matches(object.labels())
+            && self.fields.matches(object.name(), namespace)
+    }
+}
+
+impl<T: Resource> Event<T> {
+    /// The line this event is for a watcher with `filter`, if it sees it at all
+    /// (kube-apiserver's `convertToWatchEvent`): entering the selection is `ADDED`,
+    /// leaving it `DELETED` with the previous object at this event's version.
+    pub(crate) fn render(&self, filter: &Filter) -> Option<Bytes> {
+        if filter.is_everything() {
+            return Some(self.line.clone());
+        }
+        let now = filter.matches(&*self.entry.object);
+        if self.kind != EventType::Modified {
+            return now.then(|| self.line.clone());
+        }
+        let before = self
+            .previous
+            .as_ref()
+            .is_some_and(|previous| filter.matches(&*previous.object));
+        match (before, now) {
+            (true, true) => Some(self.line.clone()),
+            (false, true) => Some(
+                self.entered
+                    .get_or_init(|| event_line(EventType::Added.wire(), &self.entry.json))
+                    .clone(),
+            ),
+            (true, false) => {
+                let previous = self.previous.as_ref()?;
+                let line = self.left.get_or_init(|| {
+                    // Written at this event's version, as kube-apiserver does; the
+                    // object wrote out once already, so this cannot fail in practice.
+                    let json = encode(&*previous.object, self.rv)
+                        .unwrap_or_else(|_| previous.json.clone());
+                    event_line(EventType::Deleted.wire(), &json)
+                });
+                Some(line.clone())
+            }
+            (false, false) => None,
+        }
+    }
+
+    pub(crate) fn rv(&self) -> u64 {
+        self.rv
+    }
+}
+
+/// `{"type":"<kind>","object":<json>}\n`.
+pub(crate) fn event_line(kind: &str, json: &[u8]) -> Bytes {
+    let mut line = BytesMut::with_capacity(json.len() + kind.len() + 24);
+    line.put_slice(br#"{"type":""#);
+    line.put_slice(kind.as_bytes());
+    line.put_slice(br#"","object":"#);
+    line.put_slice(json);
+    line.put_slice(b"}\n");
+    line.freeze()
+}
+
+/// What one list answers.
+pub(crate) struct Listed<T> {
+    pub(crate) items: Vec<Arc<Entry<T>>>,
+    pub(crate) rv: u64,
+    pub(crate) continue_token: Option<String>,
+    pub(crate) remaining: usize,
+}
+
+/// Where a new watch starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WatchStart {
+    /// Every event after this version, from the window, then live.
+    After(u64),
+    /// The current objects as `ADDED` (optionally followed by the initial-events-end
+    /// bookmark), then live.
+    State { end_bookmark: bool },
+}
+
+/// A watch just opened: what to send first, then its live messages.
+pub(crate) struct Opened<T> {
+    pub(crate) replay: Vec<Arc<Event<T>>>,
+    pub(crate) state: Vec<Arc<Entry<T>>>,
+    /// The version of the state (the end bookmark's version).
+    pub(crate) rv: u64,
+    pub(crate) receiver: mpsc::Receiver<Message<T>>,
+}
+
+/// A watch cache of `T`: the current objects plus a window of the last events,
+/// each written out once (`bytes::Bytes`) and shared by every watcher — the
+/// kube-apiserver "cacher" role. Feed it with a
+/// [`Reflector`](reflector::Reflector) from any source (it is a
+/// [`ReflectorStore`]); serve it with a [`WatchServer`](crate::WatchServer).
+///
+/// Resource versions must be decimal numbers that grow with every event, as
+/// kube-apiserver requires (MemoryServer and etcd revisions are); an event that does
+/// not advance is refused (`Error::InvalidResourceVersion`, reported by the
+/// reflector). A relist (`Change::Replaced`) replaces the state, empties the window
+/// and closes every watch, as kube-apiserver's cacher does: watchers re-watch, and
+/// one from before the new state gets a 410 and relists.
+///
+/// ```
+/// use std::sync::Arc;
+/// use reflector::{Change, ReflectorStore};
+/// use watch_server::{ConfigMap, WatchCache};
+///
+/// let cache = WatchCache::<ConfigMap>::default();
+/// assert!(!cache.is_ready());
+/// cache.apply(Change::Replaced(vec![Arc::new(ConfigMap::new("default", "a"))], "5".into()))?;
+/// cache.apply_at(Change::Added(Arc::new(ConfigMap::new("default", "b"))), &"6".into())?;
+/// assert!(cache.is_ready());
+/// assert_eq!((cache.len(), cache.resource_version()), (2, 6));
+/// # Ok::<(), store_core::Error>(())
+/// ```
+pub struct WatchCache<T: Resource> {
+    inner: Arc<Inner<T>>,
+}
+
+struct Inner<T: Resource> {
+    config: WatchCacheConfig,
+    state: Mutex<State<T>>,
+    /// The current version, for requests that wait until the cache is fresh enough.
+    version: watch::Sender<u64>,
+    /// Events applied since the start.
+    events: AtomicU64,
+    /// Relists applied since the start.
+    relists: AtomicU64,
+}
+
+struct State<T: Resource> {
+    /// Whether the first list arrived.
+    ready: bool,
+    /// The current version.
+    rv: u64,
+    objects: BTreeMap<SortKey, Arc<Entry<T>>>,
+    history: History<Arc<Event<T>>>,
+    watchers: Fanout<Message<T>>,
+    snapshots: ListSnapshots<Arc<Entry<T>>>,
+}
+
+/// Counters of a [`WatchCache`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WatchCacheStats {
+    /// Objects stored.
+    pub objects: usize,
+    /// The current resource version.
+    pub resource_version: u64,
+    /// Events in the window.
+    pub window: usize,
+    /// Open watches.
+    pub watchers: usize,
+    /// Watchers closed, since the start, for falling behind.
+    pub slow_watchers_closed: u64,
+    /// Events applied since the start.
+    pub events: u64,
+    /// Relists applied since the start (the first list counts).
+    pub relists: u64,
+}
+
+impl<T: Resource> Default for WatchCache<T> {
+    fn default() -> Self {
+        Self::new(WatchCacheConfig::default())
+    }
+}
+
+impl<T: Resource> Clone for WatchCache<T> {
+    /// Another handle to the same cache.
+    fn clone(&self) -> Self {
+        WatchCache {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<T: Resource> fmt::Debug for WatchCache<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WatchCache")
+            .field("resource", &T::PLURAL)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl<T: Resource> WatchCache<T> {
+    /// An empty cache, not ready until its first list.
+    pub fn new(config: WatchCacheConfig) -> Self {
+        let state = State {
+            ready: false,
+            rv: 0,
+            objects: BTreeMap::new(),
+            history: History::new(config.window, 0),
+            watchers: Fanout::new(config.watch_buffer),
+            snapshots: ListSnapshots::new(config.list_snapshots),
+        };
+        WatchCache {
+            inner: Arc::new(Inner {
+                config,
+                state: Mutex::new(state),
+                version: watch::Sender::new(0),
+                events: AtomicU64::new(0),
+                relists: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The settings it was built with.
+    pub fn config(&self) -> &WatchCacheConfig {
+        &self.inner.config
+    }
+
+    /// Whether the first list arrived (until then requests answer 429).
+    pub fn is_ready(&self) -> bool {
+        self.inner.state.lock().ready
+    }
+
+    /// The current resource version (0 before the first list).
+    pub fn resource_version(&self) -> u64 {
+        self.inner.state.lock().rv
+    }
+
+    /// How many objects are stored.
+    pub fn len(&self) -> usize {
+        self.inner.state.lock().objects.len()
+    }
+
+    /// Whether no object is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Its counters.
+    pub fn stats(&self) -> WatchCacheStats {
+        let state = self.inner.state.lock();
+        WatchCacheStats {
+            objects: state.objects.len(),
+            resource_version: state.rv,
+            window: state.history.len(),
+            watchers: state.watchers.len(),
+            slow_watchers_closed: state.watchers.slow_dropped(),
+            events: self.inner.events.load(Ordering::Relaxed),
+            relists: self.inner.relists.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Closes every open watch (their streams end cleanly; clients re-watch).
+    pub fn close_watches(&self) -> usize {
+        self.inner.state.lock().watchers.close_all(None)
+    }
+
+    /// Sends the current version to every watcher that allowed bookmarks (the
+    /// server calls this about every second).
+    pub(crate) fn tick_bookmarks(&self) {
+        let mut state = self.inner.state.lock();
+        if state.ready {
+            let rv = state.rv;
+            state.watchers.send_bookmark(|| Message::Bookmark(rv));
+        }
+    }
+
+    /// One object by namespace and name.
+    pub(crate) fn get(&self, namespace: Option<&str>, name: &str) -> Option<Arc<Entry<T>>> {
+        let key = (namespace.unwrap_or_default().to_owned(), name.to_owned());
+        self.inner.state.lock().objects.get(&key).cloned()
+    }
+
+    /// Waits up to `wait` until the cache is at `rv` or later; 504
+    /// `ResourceVersionTooLarge` if it is not by then.
+    pub(crate) async fn wait_for(&self, rv: u64, wait: Duration) -> Result<(), Status> {
+        let mut version = self.inner.version.subscribe();
+        let reached = tokio::time::timeout(wait, version.wait_for(|&current| current >= rv)).await;
+        match reached {
+            Ok(Ok(_)) => Ok(()),
+            _ => {
+                let current = *self.inner.version.borrow();
+                Err(Status::too_large_resource_version(
+                    &rv.to_string(),
+                    &current.to_string(),
+                    1,
+                ))
+            }
+        }
+    }
+
+    /// The current objects `filter` selects, at most `limit` (the rest is kept for
+    /// the continue token's pages).
+    pub(crate) fn list(&self, filter: &Filter, limit: Option<usize>) -> Listed<T> {
+        let mut state = self.inner.state.lock();
+        let items = matching(&state.objects, filter);
+        let rv = state.rv;
+        match limit.filter(|&limit| limit < items.len()) {
+            Some(limit) => {
+                let remaining = items.len() - limit;
+                let items: Arc<[Arc<Entry<T>>]> = items.into();
+                let token = state.snapshots.keep(rv, Arc::clone(&items), limit);
+                drop(state);
+                Listed {
+                    items: items[..limit].to_vec(),
+                    rv,
+                    continue_token: Some(token),
+                    remaining,
+                }
+            }
+            None => Listed {
+                items,
+                rv,
+                continue_token: None,
+                remaining: 0,
+            },
+        }
+    }
+
+    /// A later page of a paginated list.
+    pub(crate) fn list_page(&self, token: &str, limit: Option<usize>) -> Result<Listed<T>, Status> {
+        let mut state = self.inner.state.lock();
+        let compacted = state.history.compacted();
+        let page = state.snapshots.page(token, limit, compacted)?;
+        Ok(Listed {
+            items: page.items,
+            rv: page.rv,
+            continue_token: page.continue_token,
+            remaining: 0,
+        })
+    }
+
+    /// Opens a watch: what to send first and the live messages after it, read and
+    /// registered under one lock so nothing is missed or sent twice.
+    pub(crate) fn open(
+        &self,
+        start: WatchStart,
+        filter: &Filter,
+        bookmarks: bool,
+    ) -> Result<Opened<T>, Status> {
+        let mut state = self.inner.state.lock();
+        let (replay, objects) = match start {
+            WatchStart::After(rv) if rv > state.rv => {
+                return Err(Status::too_large_resource_version(
+                    &rv.to_string(),
+                    &state.rv.to_string(),
+                    1,
+                ))
+            }
+            WatchStart::After(rv) => (state.history.since(rv)?.cloned().collect(), Vec::new()),
+            WatchStart::State { .. } => (Vec::new(), matching(&state.objects, filter)),
+        };
+        let receiver = state.watchers.subscribe(bookmarks);
+        Ok(Opened {
+            replay,
+            state: objects,
+            rv: state.rv,
+            receiver,
+        })
+    }
+
+    fn write(&self, change: Change<T>, rv: &ResourceVersion) -> Result<(), Error> {
+        let (object, deleted) = match change {
+            Change::Added(object) | Change::Modified(object) => (object, false),
+            Change::Deleted(object) => (object, true),
+            Change::Replaced(items, rv) => return self.replace(items, &rv),
+            Change::Resync => return Ok(()),
+        };
+        let rv = parse_rv(rv)?;
+        let entry = Arc::new(encode_entry(object, rv)?);
+        let key = sort_key(&*entry.object);
+        let mut state = self.inner.state.lock();
+        if rv <= state.rv {
+            return Err(Error::InvalidResourceVersion {
+                resource_version: rv.to_string(),
+                reason: "does not advance the watch cache's version",
+            });
+        }
+        let previous = if deleted {
+            state.objects.remove(&key)
+        } else {
+            state.objects.insert(key, Arc::clone(&entry))
+        };
+        let kind = match (deleted, &previous) {
+            (true, _) => EventType::Deleted,
+            (false, Some(_)) => EventType::Modified,
+            (false, None) => EventType::Added,
+        };
+        let event = Arc::new(Event {
+            kind,
+            rv,
+            line: event_line(kind.wire(), &entry.json),
+            entry,
+            previous,
+            entered: OnceLock::new(),
+            left: OnceLock::new(),
+        });
+        state.watchers.send(|| Message::Event(Arc::clone(&event)));
+        let evicted = state.history.push(rv, event);
+        state.rv = rv;
+        drop(state);
+        // The evicted event may hold the last reference to a large object: freed
+        // outside the lock.
+        drop(evicted);
+        self.inner.version.send_replace(rv);
+        self.inner.events.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn replace(&self, items: Vec<Arc<T>>, rv: &ResourceVersion) -> Result<(), Error> {
+        let rv = parse_rv(rv)?;
+        let mut objects = BTreeMap::new();
+        for object in items {
+            let entry = encode_entry(object, rv)?;
+            objects.insert(sort_key(&*entry.object), Arc::new(entry));
+        }
+        let mut state = self.inner.state.lock();
+        let old = std::mem::replace(&mut state.objects, objects);
+        state.history.reset(rv);
+        state.snapshots.clear();
+        let closed = state.watchers.close_all(None);
+        let first = !state.ready;
+        state.ready = true;
+        state.rv = rv;
+        let count = state.objects.len();
+        drop(state);
+        drop(old);
+        self.inner.version.send_replace(rv);
+        self.inner.relists.fetch_add(1, Ordering::Relaxed);
+        if first {
+            info!(
+                resource = T::PLURAL,
+                objects = count,
+                resource_version = rv,
+                "watch cache ready"
+            );
+        } else {
+            info!(
+                resource = T::PLURAL,
+                objects = count,
+                resource_version = rv,
+                closed,
+                "watch cache relisted; every watch closed"
+            );
+        }
+        Ok(())
+    }
+}
+
+fn matching<T>(objects: &BTreeMap<SortKey, Arc<Entry<T>>>, filter: &Filter) -> Vec<Arc<Entry<T>>>
+where
+    T: Resource,
+{
+    let selected = |entry: &&Arc<Entry<T>>| filter.matches(&*entry.object);
+    match &filter.namespace {
+        Some(namespace) => objects
+            .range((namespace.clone(), String::new())..)
+            .take_while(|((ns, _), _)| ns == namespace)
+            .map(|(_, entry)| entry)
+            .filter(selected)
+            .cloned()
+            .collect(),
+        None => objects.values().filter(selected).cloned().collect(),
+    }
+}
+
+fn sort_key<T: Resource>(object: &T) -> SortKey {
+    (
+        object.namespace().unwrap_or_default().to_owned(),
+        object.name().to_owned(),
+    )
+}
+
+fn encode_entry<T: Resource>(object: Arc<T>, rv: u64) -> Result<Entry<T>, Error> {
+    match encode(&*object, rv) {
+        Ok(json) => Ok(Entry { object, json }),
+        Err(error) => Err(Error::Unserializable {
+            key: object.key().to_string(),
+            message: error.to_string(),
+        }),
+    }
+}
+
+fn parse_rv(rv: &ResourceVersion) -> Result<u64, Error> {
+    crate::query::parse_resource_version(rv.as_str()).map_err(|_| {
+        debug!(%rv, "watch cache: a resource version that is not a number");
+        Error::InvalidResourceVersion {
+            resource_version: rv.to_string(),
+            reason: "is not a decimal number (a watch cache orders events by it)",
+        }
+    })
+}
+
+impl<T: Resource> ReflectorStore<T> for WatchCache<T> {
+    /// Lists (`Replaced`) and resyncs; a watch event without its resource version is
+    /// refused — the reflector hands events to [`apply_at`](Self::apply_at).
+    fn apply(&self, change: Change<T>) -> Result<(), Error> {
+        match change {
+            Change::Replaced(items, rv) => self.replace(items, &rv),
+            Change::Resync => Ok(()),
+            Change::Added(_) | Change::Modified(_) | Change::Deleted(_) => {
+                Err(Error::InvalidResourceVersion {
+                    resource_version: String::new(),
+                    reason: "is missing: a watch cache needs each event's version (apply_at)",
+                })
+            }
+        }
+    }
+
+    fn apply_at(&self, change: Change<T>, resource_version: &ResourceVersion) -> Result<(), Error> {
+        self.write(change, resource_version)
+    }
+
+    fn bookmark(&self, resource_version: &ResourceVersion) {
+        let Ok(rv) = parse_rv(resource_version) else {
+            return;
+        };
+        let mut state = self.inner.state.lock();
+        if rv > state.rv && state.ready {
+            state.rv = rv;
+            drop(state);
+            self.inner.version.send_replace(rv);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ConfigMap;
+
+    fn cm(ns: &str, name: &str, tier: &str) -> Arc<ConfigMap> {
+        Arc::new(ConfigMap::new(ns, name).with_label("tier", tier))
+    }
+
+    fn ready(items: Vec<Arc<ConfigMap>>, rv: &str) -> WatchCache<ConfigMap> {
+        let cache = WatchCache::new(WatchCacheConfig {
+            window: 3,
+            watch_buffer: 2,
+            list_snapshots: 4,
+        });
+        cache.apply(Change::Replaced(items, rv.into())).unwrap();
+        cache
+    }
+
+    fn text(line: &Bytes) -> String {
+        String::from_utf8(line.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn events_are_written_once_with_their_version_and_kind() {
+        let cache = ready(vec![cm("a", "x", "web")], "10");
+        cache
+            .apply_at(Change::Modified(cm("a", "x", "db")), &"11".into())
+            .unwrap();
+        cache
+            .apply_at(Change::Added(cm("a", "y", "web")), &"12".into())
+            .unwrap();
+        cache
+            .apply_at(Change::Deleted(cm("a", "x", "db")), &"14".into())
+            .unwrap();
+        let opened = cache
+            .open(WatchStart::After(10), &Filter::default(), false)
+            .unwrap();
+        let lines: Vec<String> = opened
+            .replay
+            .iter()
+            .map(|event| text(&event.render(&Filter::default()).unwrap()))
+            .collect();
+        assert!(
+            lines[0].starts_with(
+                r#"{"type":"MODIFIED","object":{"apiVersion":"v1","kind":"ConfigMap""#
+            ),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[0].contains(r#""resourceVersion":"11""#));
+        assert!(lines[1].starts_with(r#"{"type":"ADDED""#));
+        assert!(
+            lines[2].starts_with(r#"{"type":"DELETED""#)
+                && lines[2].contains(r#""resourceVersion":"14""#)
+        );
+        assert!(lines.iter().all(|line| line.ends_with("}\n")));
+        // the shared line is the same allocation for every watcher
+        let event = &opened.replay[0];
+        assert_eq!(
+            event.render(&Filter::default()).unwrap().as_ptr(),
+            event.line.as_ptr()
+        );
+        assert_eq!(cache.stats().events, 3);
+    }
+
+    #[test]
+    fn a_selector_sees_objects_enter_and_leave_it() {
+        let cache = ready(vec![cm("a", "x", "web")], "10");
+        cache
+            .apply_at(Change::Modified(cm("a", "x", "db")), &"11".into())
+            .unwrap();
+        cache
+            .apply_at(Change::Modified(cm("a", "x", "web")), &"12".into())
+            .unwrap();
+        cache
+            .apply_at(Change::Modified(cm("a", "x", "web")), &"13".into())
+            .unwrap();
+        let web = Filter {
+            labels: "tier=web".parse().unwrap(),
+            ..Filter::default()
+        };
+        let opened = cache.open(WatchStart::After(10), &web, false).unwrap();
+        let seen: Vec<String> = opened
+            .replay
+            .iter()
+            .filter_map(|event| event.render(&web))
+            .map(|line| text(&line))
+            .collect();
+        assert_eq!(seen.len(), 3);
+        // leaving: DELETED with the previous (still matching) state at the event's version
+        assert!(
+            seen[0].starts_with(r#"{"type":"DELETED""#)
+                && seen[0].contains(r#""tier":"web""#)
+                && seen[0].contains(r#""resourceVersion":"11""#),
+            "{}",
+            seen[0]
+        );
+        assert!(
+            seen[1].starts_with(r#"{"type":"ADDED""#)
+                && seen[1].contains(r#""resourceVersion":"12""#)
+        );
+        assert!(seen[2].starts_with(r#"{"type":"MODIFIED""#));
+        let other_namespace = Filter {
+            namespace: Some("b".into()),
+            ..Filter::default()
+        };
+        assert!(opened
+            .replay
+            .iter()
+            .all(|event| event.render(&other_namespace).is_none()));
+    }
+
+    #[test]
+    fn the_window_expires_old_versions_and_a_relist_resets_it() {
+        let cache = ready(vec![], "10");
+        for rv in 11..=15 {
+            cache
+                .apply_at(
+                    Change::Added(cm("a", &rv.to_string(), "web")),
+                    &rv.to_string().into(),
+                )
+                .unwrap();
+        }
+        assert!(cache
+            .open(WatchStart::After(11), &Filter::default(), false)
+            .unwrap_err()
+            .is_expired());
+        assert_eq!(
+            cache
+                .open(WatchStart::After(12), &Filter::default(), false)
+                .unwrap()
+                .replay
+                .len(),
+            3
+        );
+        assert!(cache
+            .open(WatchStart::After(16), &Filter::default(), false)
+            .unwrap_err()
+            .is_too_large_resource_version());
+        let mut live = cache
+            .open(WatchStart::After(15), &Filter::default(), false)
+            .unwrap()
+            .receiver;
+        cache
+            .apply(Change::Replaced(vec![cm("a", "z", "web")], "20".into()))
+            .unwrap();
+        assert!(live.try_recv().is_err(), "a relist closes every watch");
+        assert!(cache
+            .open(WatchStart::After(15), &Filter::default(), false)
+            .unwrap_err()
+            .is_expired());
+        assert_eq!(cache.stats().relists, 2);
+    }
+
+    #[test]
+    fn events_that_do_not_advance_or_have_no_number_are_refused() {
+        let cache = ready(vec![], "10");
+        let stale = cache.apply_at(Change::Added(cm("a", "x", "web")), &"10".into());
+        assert!(matches!(stale, Err(Error::InvalidResourceVersion { .. })));
+        let bad = cache.apply_at(Change::Added(cm("a", "x", "web")), &"abc".into());
+        assert!(matches!(bad, Err(Error::InvalidResourceVersion { .. })));
+        assert!(cache.apply(Change::Added(cm("a", "x", "web"))).is_err());
+        assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn paginated_lists_are_served_from_one_snapshot() {
+        let cache = ready(
+            (0..5).map(|n| cm("a", &format!("o{n}"), "web")).collect(),
+            "10",
+        );
+        let first = cache.list(&Filter::default(), Some(2));
+        assert_eq!((first.items.len(), first.remaining), (2, 3));
+        cache
+            .apply_at(Change::Added(cm("a", "late", "web")), &"11".into())
+            .unwrap();
+        let second = cache
+            .list_page(first.continue_token.as_deref().unwrap(), Some(10))
+            .unwrap();
+        assert_eq!(
+            (second.items.len(), second.rv, second.continue_token),
+            (3, 10, None)
+        );
+        let namespaced = cache.list(
+            &Filter {
+                namespace: Some("a".into()),
+                ..Filter::default()
+            },
+            None,
+        );
+        assert_eq!(namespaced.items.len(), 6);
+    }
+
+    #[test]
+    fn slow_watchers_are_closed_and_counted() {
+        let cache = ready(vec![], "10");
+        let mut slow = cache
+            .open(WatchStart::After(10), &Filter::default(), false)
+            .unwrap()
+            .receiver;
+        for rv in 11..=13 {
+            cache
+                .apply_at(
+                    Change::Added(cm("a", &rv.to_string(), "web")),
+                    &rv.to_string().into(),
+                )
+                .unwrap();
+        }
+        assert_eq!(cache.stats().slow_watchers_closed, 1);
+        assert!(slow.try_recv().is_ok() && slow.try_recv().is_ok());
+        assert!(slow.try_recv().is_err());
+    }
+}
