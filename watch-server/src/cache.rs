@@ -205,6 +205,16 @@ pub(crate) struct Opened<T> {
     pub(crate) receiver: mpsc::Receiver<Message<T>>,
 }
 
+impl<T> fmt::Debug for Opened<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Opened")
+            .field("replay", &self.replay.len())
+            .field("state", &self.state.len())
+            .field("rv", &self.rv)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A watch cache of `T`: the current objects plus a window of the last events,
 /// each written out once (`bytes::Bytes`) and shared by every watcher — the
 /// kube-apiserver "cacher" role. Feed it with a

@@ -96,8 +96,17 @@ impl Query {
         Ok(query)
     }
 
-    /// kube-apiserver's `ValidateListOptions`.
+    /// kube-apiserver's `ValidateListOptions`: a watch is checked by the watch
+    /// rules only (a streaming list may leave `resourceVersion` empty).
     fn validate(&self) -> Result<(), Status> {
+        if self.watch {
+            return self.validate_watch();
+        }
+        if self.send_initial_events.is_some() {
+            return Err(Status::bad_request(
+                "sendInitialEvents is forbidden for list",
+            ));
+        }
         if let Some(version_match) = self.version_match {
             if self.resource_version.is_none() {
                 return Err(Status::bad_request(
@@ -116,37 +125,28 @@ impl Query {
                 ));
             }
         }
-        if self.watch {
-            match (self.send_initial_events, self.version_match) {
-                (Some(true), Some(VersionMatch::NotOlderThan)) if self.bookmarks => {}
-                (Some(true), Some(VersionMatch::NotOlderThan)) => {
-                    return Err(Status::bad_request(
-                        "sendInitialEvents requires setting allowWatchBookmarks to true",
-                    ))
-                }
-                (Some(true), _) => {
-                    return Err(Status::bad_request(
-                        "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
-                    ))
-                }
-                (_, Some(_)) if self.send_initial_events.is_none() => {
-                    return Err(Status::bad_request(
-                        "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
-                    ))
-                }
-                (Some(false), Some(VersionMatch::Exact)) => {
-                    return Err(Status::bad_request(
-                        "resourceVersionMatch for watch must be NotOlderThan",
-                    ))
-                }
-                _ => {}
-            }
-        } else if self.send_initial_events.is_some() {
-            return Err(Status::bad_request(
-                "sendInitialEvents is forbidden for list",
-            ));
-        }
         Ok(())
+    }
+
+    fn validate_watch(&self) -> Result<(), Status> {
+        match (self.send_initial_events, self.version_match) {
+            (Some(true), Some(VersionMatch::NotOlderThan)) if !self.bookmarks => {
+                Err(Status::bad_request(
+                    "sendInitialEvents requires setting allowWatchBookmarks to true",
+                ))
+            }
+            (Some(_), Some(VersionMatch::NotOlderThan)) | (None, None) => Ok(()),
+            (Some(true), _) => Err(Status::bad_request(
+                "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+            )),
+            (Some(false), None) => Ok(()),
+            (None, Some(_)) => Err(Status::bad_request(
+                "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+            )),
+            (Some(false), Some(VersionMatch::Exact)) => Err(Status::bad_request(
+                "resourceVersionMatch for watch must be NotOlderThan",
+            )),
+        }
     }
 
     /// The requested resource version as a number: `None` for absent and `"0"`,

@@ -312,9 +312,11 @@ impl std::str::FromStr for FieldSelector {
             let field = match field.trim() {
                 "metadata.name" => Field::Name,
                 "metadata.namespace" => Field::Namespace,
-                other => return Err(format!(
+                other => {
+                    return Err(format!(
                     "field label not supported: {other} (metadata.name and metadata.namespace are)"
-                )),
+                ))
+                }
             };
             requirements.push((field, equal, value.trim().to_owned()));
         }
