@@ -1,6 +1,9 @@
 //! [`WatchCache`]: the current objects and a window of recent events, each written
 //! out once and shared by every watcher; fed by a `Reflector`.
 
+// Errors are the `Status` (~300 bytes) the server answers with, as every source's are.
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};

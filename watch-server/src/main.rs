@@ -312,7 +312,7 @@ fn pick(source: &MemoryServer<ConfigMap>, indexes: usize) -> Option<Arc<ConfigMa
     (0..8).find_map(|_| {
         let index = fastrand::usize(0..indexes);
         let key =
-            store_core::ObjectName::namespaced(&namespace(index), &format!("config-{index:06}"))
+            store_core::ObjectName::namespaced(namespace(index), format!("config-{index:06}"))
                 .ok()?;
         source.get(&key)
     })

@@ -1,6 +1,9 @@
 //! [`WatchServer`]: the HTTP surface — discovery, list, get and watch in the
 //! Kubernetes wire protocol — over one or more [`WatchCache`]s.
 
+// Errors are the `Status` (~300 bytes) the server answers with, as every source's are.
+#![allow(clippy::result_large_err)]
+
 use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;
 use std::future::Future;

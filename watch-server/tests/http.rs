@@ -256,10 +256,10 @@ async fn a_watch_resumes_from_a_version_and_a_too_old_one_gets_410_in_the_stream
     )
     .await;
     let listed = server.cache.resource_version();
-    let last = (1..=3)
-        .map(|generation| server.write(0, generation))
-        .last()
-        .unwrap();
+    let mut last = 0;
+    for generation in 1..=3 {
+        last = server.write(0, generation);
+    }
     server.cache_reaches(last).await;
     let watch = get(
         server.address,
@@ -281,10 +281,10 @@ async fn a_watch_resumes_from_a_version_and_a_too_old_one_gets_410_in_the_stream
         last.to_string().as_str()
     );
     // push the listed version out of the window
-    let last = (4..=10)
-        .map(|generation| server.write(1, generation))
-        .last()
-        .unwrap();
+    let mut last = 0;
+    for generation in 4..=10 {
+        last = server.write(1, generation);
+    }
     server.cache_reaches(last).await;
     let expired = get(
         server.address,
