@@ -47,14 +47,13 @@
 
 pub mod cache;
 pub mod configmap;
-pub mod query;
+mod query;
 pub mod resource;
 pub mod selector;
 pub mod server;
 
 pub use cache::{WatchCache, WatchCacheConfig, WatchCacheStats};
 pub use configmap::{ConfigMap, ObjectMeta};
-pub use query::Query;
 pub use resource::Resource;
 pub use selector::{FieldSelector, LabelSelector};
 pub use server::{ServerConfig, ServerStats, WatchServer};

@@ -6,7 +6,9 @@
 //!     [--writes-per-sec W] [--window E] [--create-delete] [--etcd URL --prefix P]
 //! ```
 //!
-//! Its first line on stdout, once it serves, is `listening on http://IP:PORT`.
+//! Its first line on stdout, once it serves, is `listening on http://IP:PORT`. Logs go
+//! to stderr at `RUST_LOG`'s level (default `warn`; `RUST_LOG=info` shows syncs and
+//! relists, `debug` every request refused and every watch opened).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -100,6 +102,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Logs go to stderr, at RUST_LOG's level (default: warnings and errors).
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -415,7 +415,7 @@ async fn idle_rss(options: &Options, watchers: usize) -> Idle {
 /// number of watchers (the 1 000-watcher rows at each write rate).
 fn svg(rows: &[Row]) -> String {
     let mut out = String::from(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"320\" font-family=\"sans-serif\" font-size=\"12\">\n",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"330\" font-family=\"sans-serif\" font-size=\"12\">\n",
     );
     let panels: [(&str, fn(&Row) -> f64); 2] = [
         ("delivered events/s", |row| row.delivered_per_sec),
@@ -451,13 +451,16 @@ fn svg(rows: &[Row]) -> String {
                     format!("{v:.2}")
                 }
             ));
-            out.push_str(&format!(
-                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\">N={} W={}</text>\n",
-                x + (bar - 8.0) / 2.0,
-                top + height + 16.0,
-                row.watchers,
-                row.writes
-            ));
+            for (line, label) in [format!("N={}", row.watchers), format!("W={}", row.writes)]
+                .iter()
+                .enumerate()
+            {
+                out.push_str(&format!(
+                    "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\">{label}</text>\n",
+                    x + (bar - 8.0) / 2.0,
+                    top + height + 14.0 + line as f64 * 12.0,
+                ));
+            }
         }
     }
     out.push_str("</svg>\n");
