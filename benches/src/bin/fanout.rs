@@ -414,11 +414,11 @@ async fn idle_rss(options: &Options, watchers: usize) -> Idle {
 /// A plot panel: its title and the value it draws of each row.
 type Panel = (&'static str, fn(&Row) -> f64);
 
-/// Two panels: delivered events/s and server CPU per delivered event against the
-/// number of watchers (the 1 000-watcher rows at each write rate).
+/// Three panels, one bar per row: delivered events/s, server CPU per delivered
+/// event, p99 latency.
 fn svg(rows: &[Row]) -> String {
     let mut out = String::from(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"330\" font-family=\"sans-serif\" font-size=\"12\">\n",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1140\" height=\"330\" font-family=\"sans-serif\" font-size=\"12\">\n",
     );
     let panels: [Panel; 2] = [
         ("delivered events/s", |row| row.delivered_per_sec),
