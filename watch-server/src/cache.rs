@@ -173,12 +173,17 @@ impl<T: Resource> Event<T> {
 /// `{"type":"<kind>","object":<json>}\n`.
 pub(crate) fn event_line(kind: &str, json: &[u8]) -> Bytes {
     let mut line = BytesMut::with_capacity(json.len() + kind.len() + 24);
-    line.put_slice(br#"{"type":""#);
-    line.put_slice(kind.as_bytes());
-    line.put_slice(br#"","object":"#);
-    line.put_slice(json);
-    line.put_slice(b"}\n");
+    put_event_line(&mut line, kind, json);
     line.freeze()
+}
+
+/// Appends `{"type":"<kind>","object":<json>}\n` to `out`.
+pub(crate) fn put_event_line(out: &mut BytesMut, kind: &str, json: &[u8]) {
+    out.put_slice(br#"{"type":""#);
+    out.put_slice(kind.as_bytes());
+    out.put_slice(br#"","object":"#);
+    out.put_slice(json);
+    out.put_slice(b"}\n");
 }
 
 /// What one list answers.
@@ -667,6 +672,11 @@ mod tests {
         cache
     }
 
+    /// Applies `change` at version `rv`.
+    fn at(cache: &WatchCache<ConfigMap>, change: Change<ConfigMap>, rv: u64) {
+        cache.apply_at(change, &rv.to_string().into()).unwrap();
+    }
+
     fn text(line: &Bytes) -> String {
         String::from_utf8(line.to_vec()).unwrap()
     }
@@ -674,15 +684,9 @@ mod tests {
     #[test]
     fn events_are_written_once_with_their_version_and_kind() {
         let cache = ready(vec![cm("a", "x", "web")], "10");
-        cache
-            .apply_at(Change::Modified(cm("a", "x", "db")), &"11".into())
-            .unwrap();
-        cache
-            .apply_at(Change::Added(cm("a", "y", "web")), &"12".into())
-            .unwrap();
-        cache
-            .apply_at(Change::Deleted(cm("a", "x", "db")), &"14".into())
-            .unwrap();
+        at(&cache, Change::Modified(cm("a", "x", "db")), 11);
+        at(&cache, Change::Added(cm("a", "y", "web")), 12);
+        at(&cache, Change::Deleted(cm("a", "x", "db")), 14);
         let opened = cache
             .open(WatchStart::After(10), &Filter::default(), false)
             .unwrap();
@@ -717,15 +721,9 @@ mod tests {
     #[test]
     fn a_selector_sees_objects_enter_and_leave_it() {
         let cache = ready(vec![cm("a", "x", "web")], "10");
-        cache
-            .apply_at(Change::Modified(cm("a", "x", "db")), &"11".into())
-            .unwrap();
-        cache
-            .apply_at(Change::Modified(cm("a", "x", "web")), &"12".into())
-            .unwrap();
-        cache
-            .apply_at(Change::Modified(cm("a", "x", "web")), &"13".into())
-            .unwrap();
+        at(&cache, Change::Modified(cm("a", "x", "db")), 11);
+        at(&cache, Change::Modified(cm("a", "x", "web")), 12);
+        at(&cache, Change::Modified(cm("a", "x", "web")), 13);
         let web = Filter {
             labels: "tier=web".parse().unwrap(),
             ..Filter::default()

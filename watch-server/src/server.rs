@@ -23,7 +23,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::cache::{event_line, Entry, Filter, Message, WatchCache, WatchStart};
+use crate::cache::{event_line, put_event_line, Entry, Filter, Message, WatchCache, WatchStart};
 use crate::query::{Query, VersionMatch};
 use crate::resource::Resource;
 
@@ -703,17 +703,8 @@ impl<T: Resource> Watch<T> {
                 break;
             };
             match next {
-                Pending::Event(event) => {
-                    if let Some(line) = event.render(&self.filter) {
-                        chunk.put_slice(&line);
-                    }
-                    self.last_rv = event.rv();
-                }
-                Pending::State(entry) => {
-                    chunk.put_slice(br#"{"type":"ADDED","object":"#);
-                    chunk.put_slice(&entry.json);
-                    chunk.put_slice(b"}\n");
-                }
+                Pending::Event(event) => self.put_event(&event, &mut chunk),
+                Pending::State(entry) => put_event_line(&mut chunk, "ADDED", &entry.json),
                 Pending::EndBookmark(rv) => {
                     chunk.put_slice(&self.type_meta.bookmark(rv, true));
                     self.last_bookmark = Instant::now();
@@ -747,14 +738,18 @@ impl<T: Resource> Watch<T> {
         }
     }
 
+    /// Adds the line `event` is for this watcher, if it sees it; either way the
+    /// watch has now reached the event's version.
+    fn put_event(&mut self, event: &crate::cache::Event<T>, chunk: &mut BytesMut) {
+        if let Some(line) = event.render(&self.filter) {
+            chunk.put_slice(&line);
+        }
+        self.last_rv = event.rv();
+    }
+
     fn take(&mut self, message: Message<T>, chunk: &mut BytesMut) {
         match message {
-            Message::Event(event) => {
-                if let Some(line) = event.render(&self.filter) {
-                    chunk.put_slice(&line);
-                }
-                self.last_rv = event.rv();
-            }
+            Message::Event(event) => self.put_event(&event, chunk),
             Message::Bookmark(rv) => {
                 let due = self.last_bookmark.elapsed() >= self.bookmark_interval
                     || self.deadline.saturating_duration_since(Instant::now())

@@ -128,34 +128,13 @@ async fn kubectl_watches_sees_live_changes_and_exits_when_the_stream_ends() {
     let mut child = command.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     // the list of namespace default: cm-00000 and cm-00003
-    assert_eq!(
-        next_line(&mut lines)
-            .await
-            .unwrap()
-            .split_whitespace()
-            .collect::<Vec<_>>(),
-        ["cm-00000", "0"]
-    );
-    assert_eq!(
-        next_line(&mut lines)
-            .await
-            .unwrap()
-            .split_whitespace()
-            .collect::<Vec<_>>(),
-        ["cm-00003", "0"]
-    );
+    assert_eq!(fields(&mut lines).await, ["cm-00000", "0"]);
+    assert_eq!(fields(&mut lines).await, ["cm-00003", "0"]);
     // then live changes; one in another namespace is not shown
     tokio::time::sleep(Duration::from_millis(500)).await;
     server.write(1, 9);
     server.write(3, 7);
-    assert_eq!(
-        next_line(&mut lines)
-            .await
-            .unwrap()
-            .split_whitespace()
-            .collect::<Vec<_>>(),
-        ["cm-00003", "7"]
-    );
+    assert_eq!(fields(&mut lines).await, ["cm-00003", "7"]);
     // a closed stream ends kubectl, cleanly
     server.cache.close_watches();
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
@@ -174,6 +153,14 @@ async fn next_line(
         .await
         .expect("the client printed in time")
         .unwrap()
+}
+
+/// The next line's whitespace-separated fields.
+async fn fields(
+    lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+) -> Vec<String> {
+    let line = next_line(lines).await.expect("a line");
+    line.split_whitespace().map(str::to_owned).collect()
 }
 
 const PYTHON_CLIENT: &str = r#"

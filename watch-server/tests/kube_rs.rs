@@ -26,12 +26,12 @@ use kube::{Api, Client, Config};
 use store_core::{Cache, ResourceVersion, Status, Store};
 use watch_server::{ConfigMap, ServerConfig, WatchCacheConfig};
 
-/// `(namespace, name, generation)` of everything the source holds.
-fn source_content(server: &TestServer) -> BTreeSet<(String, String, String)> {
-    server
-        .source
-        .snapshot()
-        .iter()
+/// `(namespace, name, generation)` of each ConfigMap.
+fn summary<'a>(
+    configmaps: impl IntoIterator<Item = &'a ConfigMap>,
+) -> BTreeSet<(String, String, String)> {
+    configmaps
+        .into_iter()
         .map(|cm| {
             (
                 cm.metadata.namespace.clone().unwrap_or_default(),
@@ -40,6 +40,11 @@ fn source_content(server: &TestServer) -> BTreeSet<(String, String, String)> {
             )
         })
         .collect()
+}
+
+/// What the source holds.
+fn source_content(server: &TestServer) -> BTreeSet<(String, String, String)> {
+    summary(server.source.snapshot().iter().map(|cm| &**cm))
 }
 
 fn kube_content(
@@ -290,19 +295,7 @@ async fn our_reflector_over_http_converges_and_relists_on_410() {
     let shutdown = tokio_util::sync::CancellationToken::new();
     let running = tokio::spawn(reflector.run(shutdown.clone()));
     handle.wait_until_synced().await.unwrap();
-    let content = || -> BTreeSet<(String, String, String)> {
-        store
-            .list()
-            .iter()
-            .map(|cm| {
-                (
-                    cm.metadata.namespace.clone().unwrap_or_default(),
-                    cm.metadata.name.clone(),
-                    cm.data["generation"].clone(),
-                )
-            })
-            .collect()
-    };
+    let content = || summary(store.list().iter().map(|cm| &**cm));
     converges("the paginated initial list", &server, content).await;
     churn(&server, 150, 1).await;
     converges("the watch", &server, content).await;

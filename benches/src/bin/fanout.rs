@@ -311,26 +311,54 @@ fn record_latency(line: &[u8], counters: &Counters) {
     }
 }
 
+/// N open watches and what they count.
+struct Watchers {
+    counters: Arc<Counters>,
+    stop: tokio_util::sync::CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Watchers {
+    /// Opens `watchers` watches from `rv`; the first `sampled` record latencies.
+    fn open(server: &Server, rv: &str, watchers: usize, sampled: usize) -> Watchers {
+        let counters = Arc::new(Counters {
+            events: AtomicU64::new(0),
+            counting: AtomicBool::new(false),
+            latencies: Mutex::new(Vec::new()),
+        });
+        let stop = tokio_util::sync::CancellationToken::new();
+        let tasks = (0..watchers)
+            .map(|n| {
+                let (address, rv) = (server.address.clone(), rv.to_owned());
+                tokio::spawn(watcher(
+                    address,
+                    rv,
+                    Arc::clone(&counters),
+                    n < sampled,
+                    stop.clone(),
+                ))
+            })
+            .collect();
+        Watchers {
+            counters,
+            stop,
+            tasks,
+        }
+    }
+
+    async fn close(self) {
+        self.stop.cancel();
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
 async fn measure(options: &Options, watchers: usize, writes: u64) -> Row {
     let server = Server::start(options, writes);
     let rv = server.resource_version().await;
-    let counters = Arc::new(Counters {
-        events: AtomicU64::new(0),
-        counting: AtomicBool::new(false),
-        latencies: Mutex::new(Vec::new()),
-    });
-    let stop = tokio_util::sync::CancellationToken::new();
-    let tasks: Vec<_> = (0..watchers)
-        .map(|n| {
-            tokio::spawn(watcher(
-                server.address.clone(),
-                rv.clone(),
-                Arc::clone(&counters),
-                n < 10,
-                stop.clone(),
-            ))
-        })
-        .collect();
+    let watching = Watchers::open(&server, &rv, watchers, 10);
+    let counters = Arc::clone(&watching.counters);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let cpu_before = server.cpu_seconds();
     let started = Instant::now();
@@ -339,10 +367,7 @@ async fn measure(options: &Options, watchers: usize, writes: u64) -> Row {
     counters.counting.store(false, Ordering::Relaxed);
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = server.cpu_seconds() - cpu_before;
-    stop.cancel();
-    for task in tasks {
-        let _ = task.await;
-    }
+    watching.close().await;
     let delivered = counters.events.load(Ordering::Relaxed) as f64;
     let mut latencies = std::mem::take(&mut *counters.latencies.lock());
     latencies.sort_unstable();
@@ -380,29 +405,10 @@ async fn idle_rss(options: &Options, watchers: usize) -> Idle {
     let rv = server.resource_version().await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let before_mib = server.rss_mib();
-    let counters = Arc::new(Counters {
-        events: AtomicU64::new(0),
-        counting: AtomicBool::new(false),
-        latencies: Mutex::new(Vec::new()),
-    });
-    let stop = tokio_util::sync::CancellationToken::new();
-    let tasks: Vec<_> = (0..watchers)
-        .map(|_| {
-            tokio::spawn(watcher(
-                server.address.clone(),
-                rv.clone(),
-                Arc::clone(&counters),
-                false,
-                stop.clone(),
-            ))
-        })
-        .collect();
+    let watching = Watchers::open(&server, &rv, watchers, 0);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let after_mib = server.rss_mib();
-    stop.cancel();
-    for task in tasks {
-        let _ = task.await;
-    }
+    watching.close().await;
     Idle {
         watchers,
         before_mib,
@@ -420,11 +426,12 @@ fn svg(rows: &[Row]) -> String {
     let mut out = String::from(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1140\" height=\"330\" font-family=\"sans-serif\" font-size=\"12\">\n",
     );
-    let panels: [Panel; 2] = [
+    let panels: [Panel; 3] = [
         ("delivered events/s", |row| row.delivered_per_sec),
         ("server CPU µs per delivered event", |row| {
             row.cpu_per_event_us
         }),
+        ("p99 write-to-receive latency, ms", |row| row.p99_ms),
     ];
     for (panel, (title, value)) in panels.iter().enumerate() {
         let x0 = 60.0 + panel as f64 * 380.0;
