@@ -43,6 +43,7 @@
 //! - [`history`]: the serving side's history window, watcher fan-out and list
 //!   snapshots, shared by `MemoryServer` and the `watch-server` crate.
 //! - `etcd` (feature `etcd`): `EtcdSource`, a real etcd's key prefix as a source.
+//! - `kubernetes` (feature `kube`): `KubeSource`, the Kubernetes API as a source.
 //! - [`error`]: [`ReflectorError`], what the error hook receives.
 
 #![forbid(unsafe_code)]
@@ -54,6 +55,8 @@ pub mod error;
 pub mod etcd;
 pub mod history;
 pub mod informer;
+#[cfg(feature = "kube")]
+pub mod kubernetes;
 pub mod lister_watcher;
 pub mod memory;
 pub mod reflector;
@@ -64,6 +67,8 @@ pub use error::{ReflectorError, StoppedBeforeSync};
 #[cfg(feature = "etcd")]
 pub use etcd::{EtcdConfig, EtcdSource, EtcdWriter};
 pub use informer::{EventHandler, Handler, HandlerRegistration, Informer};
+#[cfg(feature = "kube")]
+pub use kubernetes::KubeSource;
 pub use lister_watcher::{List, ListOptions, ListerWatcher, WatchEvent, WatchOptions, WatchStream};
 pub use memory::{MemoryServer, MemoryServerConfig, Request};
 pub use reflector::{Reflector, ReflectorConfig, ReflectorHandle};

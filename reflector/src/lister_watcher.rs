@@ -35,6 +35,13 @@ pub struct WatchOptions {
     /// another cluster id) must answer [`Status::gone`]: resource versions of two
     /// instances are not comparable, and resuming would skip or invent history.
     pub source_id: Option<String>,
+    /// A streaming list (Kubernetes' watch-list, KEP-3157): the source first sends the
+    /// current state as [`WatchEvent::Added`] events, then
+    /// [`WatchEvent::InitialEventsEnd`] at the state's version, then live events. A
+    /// source that cannot answers an error (`BadRequest`), and the reflector falls
+    /// back to list+watch. Set by the reflector when
+    /// [`ReflectorConfig::streaming_list`](crate::ReflectorConfig::streaming_list) is on.
+    pub send_initial_events: bool,
 }
 
 /// One page of a list answer.
@@ -74,6 +81,10 @@ pub enum WatchEvent<T> {
     /// Nothing changed for us, but the source's state reached this version: watching
     /// again from it is safe.
     Bookmark(ResourceVersion),
+    /// The initial events of a streaming list ([`WatchOptions::send_initial_events`])
+    /// are all sent: they are the source's state at this version (Kubernetes: the
+    /// bookmark annotated `k8s.io/initial-events-end`). Live events follow.
+    InitialEventsEnd(ResourceVersion),
     /// The source reports an error; the watch ends after it. (Boxed: a `Status` is
     /// large, and every event of a stream pays for the largest variant.)
     Error(Box<Status>),
@@ -86,7 +97,8 @@ impl<T> WatchEvent<T> {
             WatchEvent::Added(_, rv)
             | WatchEvent::Modified(_, rv)
             | WatchEvent::Deleted(_, rv)
-            | WatchEvent::Bookmark(rv) => Some(rv),
+            | WatchEvent::Bookmark(rv)
+            | WatchEvent::InitialEventsEnd(rv) => Some(rv),
             WatchEvent::Error(_) => None,
         }
     }
@@ -97,7 +109,7 @@ impl<T> WatchEvent<T> {
             WatchEvent::Added(..) => "ADDED",
             WatchEvent::Modified(..) => "MODIFIED",
             WatchEvent::Deleted(..) => "DELETED",
-            WatchEvent::Bookmark(_) => "BOOKMARK",
+            WatchEvent::Bookmark(_) | WatchEvent::InitialEventsEnd(_) => "BOOKMARK",
             WatchEvent::Error(_) => "ERROR",
         }
     }
@@ -110,6 +122,7 @@ impl<T> Clone for WatchEvent<T> {
             WatchEvent::Modified(obj, rv) => WatchEvent::Modified(Arc::clone(obj), rv.clone()),
             WatchEvent::Deleted(obj, rv) => WatchEvent::Deleted(Arc::clone(obj), rv.clone()),
             WatchEvent::Bookmark(rv) => WatchEvent::Bookmark(rv.clone()),
+            WatchEvent::InitialEventsEnd(rv) => WatchEvent::InitialEventsEnd(rv.clone()),
             WatchEvent::Error(status) => WatchEvent::Error(status.clone()),
         }
     }
@@ -126,6 +139,9 @@ impl<T: fmt::Debug> fmt::Debug for WatchEvent<T> {
                 .field(rv)
                 .finish(),
             WatchEvent::Bookmark(rv) => f.debug_tuple("BOOKMARK").field(rv).finish(),
+            WatchEvent::InitialEventsEnd(rv) => {
+                f.debug_tuple("INITIAL_EVENTS_END").field(rv).finish()
+            }
             WatchEvent::Error(status) => f.debug_tuple("ERROR").field(status).finish(),
         }
     }

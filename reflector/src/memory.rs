@@ -153,7 +153,10 @@ pub enum Request {
 ///   synthetic `Added` events). If events after `R` were compacted, the stream yields
 ///   one [`WatchEvent::Error`] with [`Status::expired`] and ends; if `R` is newer
 ///   than the server, one `Error` with a too-large-resource-version status. A
-///   non-numeric version fails the call with `BadRequest`. The stream ends cleanly
+///   non-numeric version fails the call with `BadRequest`.
+///   With [`WatchOptions::send_initial_events`] (a streaming list) the stream starts
+///   with every stored object as `Added`, then [`WatchEvent::InitialEventsEnd`] at the
+///   current version, then live events. The stream ends cleanly
 ///   after [`WatchOptions::timeout`] (Tokio time), and yields a
 ///   [`WatchEvent::Bookmark`] of the version it has reached every
 ///   [`MemoryServerConfig::bookmark_interval`] when bookmarks are allowed and it is
@@ -670,10 +673,22 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
         }
         // Reading the history and registering happen under one lock: the replay ends
         // exactly where the live events begin.
-        let replay: Result<Vec<WatchEvent<T>>, Status> = state
-            .history
-            .since(from)
-            .map(|events| events.cloned().collect());
+        let replay: Result<Vec<WatchEvent<T>>, Status> = if options.send_initial_events {
+            // A streaming list: the state as `Added`, then the end marker, then live.
+            let rv = state.rv_string.clone();
+            let mut initial: Vec<WatchEvent<T>> = state
+                .objects
+                .values()
+                .map(|obj| WatchEvent::Added(Arc::clone(obj), rv.clone()))
+                .collect();
+            initial.push(WatchEvent::InitialEventsEnd(rv));
+            Ok(initial)
+        } else {
+            state
+                .history
+                .since(from)
+                .map(|events| events.cloned().collect())
+        };
         let replay = match replay {
             Ok(replay) => replay,
             Err(status) => {
@@ -683,7 +698,7 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
             }
         };
         let receiver = state.watchers.subscribe(options.allow_bookmarks);
-        let start = if from == state.rv {
+        let start = if from == state.rv || options.send_initial_events {
             state.rv_string.clone()
         } else {
             format_rv(from)
@@ -1045,6 +1060,7 @@ mod tests {
             Ok(WatchEvent::Modified(pod, rv)) => format!("MODIFIED {}@{rv}", pod.name),
             Ok(WatchEvent::Deleted(pod, rv)) => format!("DELETED {}@{rv}", pod.name),
             Ok(WatchEvent::Bookmark(rv)) => format!("BOOKMARK @{rv}"),
+            Ok(WatchEvent::InitialEventsEnd(rv)) => format!("INITIAL-EVENTS-END @{rv}"),
             Ok(WatchEvent::Error(status)) => format!("ERROR {}", status.reason),
             Err(status) => format!("ERR {}", status.reason),
         }
@@ -1719,6 +1735,7 @@ mod tests {
                     timeout: Some(Duration::from_secs(30)),
                     allow_bookmarks: false,
                     source_id: None,
+                    send_initial_events: false,
                 },
             )
             .await
@@ -1741,6 +1758,7 @@ mod tests {
                     timeout: Some(Duration::from_secs(5)),
                     allow_bookmarks: false,
                     source_id: None,
+                    send_initial_events: false,
                 },
             )
             .await
@@ -1762,6 +1780,7 @@ mod tests {
                     timeout: None,
                     allow_bookmarks: true,
                     source_id: None,
+                    send_initial_events: false,
                 },
             )
             .await
@@ -1791,6 +1810,7 @@ mod tests {
                     timeout: None,
                     allow_bookmarks: true,
                     source_id: None,
+                    send_initial_events: false,
                 },
             )
             .await
@@ -1817,6 +1837,7 @@ mod tests {
                         timeout: None,
                         allow_bookmarks: true,
                         source_id: None,
+                        send_initial_events: false,
                     },
                 )
                 .await
@@ -1838,6 +1859,7 @@ mod tests {
                     timeout: None,
                     allow_bookmarks: true,
                     source_id: None,
+                    send_initial_events: false,
                 },
             )
             .await
@@ -2038,6 +2060,7 @@ mod tests {
             timeout: Some(Duration::from_secs(300)),
             allow_bookmarks: true,
             source_id: None,
+            send_initial_events: false,
         };
         let _stream = server.watch(rv("1"), timed.clone()).await.unwrap();
         let _ = server.watch(rv("bad"), WatchOptions::default()).await;

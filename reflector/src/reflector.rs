@@ -54,6 +54,17 @@ pub struct ReflectorConfig {
     /// (client-go's `MaxInternalErrorRetryDuration`). Zero, the default as in
     /// client-go, relists at the first one.
     pub internal_error_retry: Duration,
+    /// Sync with a streaming list (Kubernetes' watch-list, KEP-3157) instead of a
+    /// list: one watch with [`WatchOptions::send_initial_events`] delivers the state,
+    /// the store is replaced at [`WatchEvent::InitialEventsEnd`] (its version is the
+    /// only one taken), and the same watch goes on with live events — no second copy
+    /// of a big list in flight, and no list request at all. If the source answers
+    /// that it cannot (`BadRequest`, `MethodNotAllowed`, `NotAcceptable`, `Invalid`,
+    /// `UnsupportedMediaType`), the reflector uses list+watch from then on; on any
+    /// other failure it lists for that attempt (client-go: "making progress is better
+    /// than deadlocking"). A source that never sends the end is logged every 10 s
+    /// while the reflector keeps waiting. Default `false`.
+    pub streaming_list: bool,
 }
 
 impl Default for ReflectorConfig {
@@ -67,6 +78,7 @@ impl Default for ReflectorConfig {
             resync_period: None,
             backoff: BackoffConfig::default(),
             internal_error_retry: Duration::ZERO,
+            streaming_list: false,
         }
     }
 }
@@ -178,6 +190,9 @@ enum WatchEnd {
     Failed(Box<Status>),
 }
 
+/// How long a streaming list may go without its end marker before each warning.
+const STREAMING_LIST_PATIENCE: Duration = Duration::from_secs(10);
+
 /// What to do after a watch ends.
 enum Next {
     /// Watch again at once (a clean close).
@@ -252,6 +267,8 @@ pub struct Reflector<T, L, S> {
     /// Whether the first list at `"0"` came back paginated (client-go's
     /// `paginatedResult`): then later lists at a version paginate too.
     paginated_result: AtomicBool,
+    /// The source said it cannot stream lists: list+watch from now on.
+    streaming_unsupported: AtomicBool,
     /// The source instance the last list came from ([`List::source_id`]), handed to
     /// every watch so that a replaced source (a recreated etcd cluster) is noticed.
     source_id: Mutex<Option<String>>,
@@ -281,6 +298,7 @@ where
             _stopped: StopGuard(Arc::clone(&shared)),
             shared,
             paginated_result: AtomicBool::new(false),
+            streaming_unsupported: AtomicBool::new(false),
             source_id: Mutex::new(None),
             _object: PhantomData,
         }
@@ -326,9 +344,33 @@ where
         let mut list_from = ListFrom::Any;
         'relist: while !shutdown.is_cancelled() {
             let mut resource_version = self.list_resource_version(list_from);
-            let mut listed = tokio::select! {
-                _ = shutdown.cancelled() => break 'relist,
-                listed = self.list_all(&resource_version) => listed,
+            let mut opened = None;
+            let mut listed = None;
+            if self.config.streaming_list && !self.streaming_unsupported.load(Ordering::Relaxed) {
+                // A streaming list asks for the latest state or one at least as fresh
+                // as the last synced version ("0" would allow an older one).
+                let from = match list_from {
+                    ListFrom::LastSynced => self.last_synced(),
+                    ListFrom::Any | ListFrom::Latest => ResourceVersion::from(""),
+                };
+                let streamed = tokio::select! {
+                    _ = shutdown.cancelled() => break 'relist,
+                    streamed = self.stream_list(&from) => streamed,
+                };
+                match streamed {
+                    Ok((items, version, stream)) => {
+                        listed = Some(Ok((items, version)));
+                        opened = Some(stream);
+                    }
+                    Err(status) => self.streaming_failed(&from, status),
+                }
+            }
+            let mut listed = match listed {
+                Some(listed) => listed,
+                None => tokio::select! {
+                    _ = shutdown.cancelled() => break 'relist,
+                    listed = self.list_all(&resource_version) => listed,
+                },
             };
             // client-go: a version the source no longer has (or has not reached) is
             // the normal way back after a long disconnection, not a failure: list
@@ -393,6 +435,7 @@ where
                         &shutdown,
                         &mut resync,
                         &mut internal_errors,
+                        opened.take(),
                     )
                     .await
                 {
@@ -418,25 +461,28 @@ where
         tracing::debug!("reflector stopped");
     }
 
-    /// One watch from `resource_version` to its end, with what to do next (`None`:
-    /// shut down). Waits out a backoff itself where the next step is a re-watch.
+    /// One watch from `resource_version` (or the one a streaming list `opened`) to
+    /// its end, with what to do next (`None`: shut down). Waits out a backoff itself
+    /// where the next step is a re-watch.
     async fn watch_once(
         &self,
         resource_version: &ResourceVersion,
         shutdown: &CancellationToken,
         resync: &mut Option<tokio::time::Interval>,
         internal_errors: &mut InternalErrorRetry,
+        opened: Option<WatchStream<T>>,
     ) -> Option<Next> {
-        let options = WatchOptions {
-            timeout: Some(self.watch_timeout()),
-            allow_bookmarks: self.config.bookmarks,
-            source_id: self.source_id.lock().clone(),
-        };
         let started = Instant::now();
-        tracing::debug!(%resource_version, timeout = ?options.timeout, "watch starting");
-        let watch = tokio::select! {
-            _ = shutdown.cancelled() => return None,
-            watch = self.source.watch(resource_version.clone(), options) => watch,
+        let watch = match opened {
+            Some(stream) => Ok(stream),
+            None => {
+                let options = self.watch_options(false);
+                tracing::debug!(%resource_version, timeout = ?options.timeout, "watch starting");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return None,
+                    watch = self.source.watch(resource_version.clone(), options) => watch,
+                }
+            }
         };
         let next = match watch {
             Err(status) => {
@@ -520,7 +566,7 @@ where
                 WatchEvent::Added(obj, rv) => (Change::Added(obj), rv),
                 WatchEvent::Modified(obj, rv) => (Change::Modified(obj), rv),
                 WatchEvent::Deleted(obj, rv) => (Change::Deleted(obj), rv),
-                WatchEvent::Bookmark(rv) => {
+                WatchEvent::Bookmark(rv) | WatchEvent::InitialEventsEnd(rv) => {
                     self.store.bookmark(&rv);
                     self.set_last_synced(rv);
                     continue;
@@ -589,6 +635,85 @@ where
                 }
             }
         }
+    }
+
+    fn watch_options(&self, send_initial_events: bool) -> WatchOptions {
+        WatchOptions {
+            timeout: Some(self.watch_timeout()),
+            allow_bookmarks: self.config.bookmarks || send_initial_events,
+            source_id: self.source_id.lock().clone(),
+            send_initial_events,
+        }
+    }
+
+    /// A streaming list from `resource_version`: the state, its version (from the
+    /// end marker only), and the watch, still open, that goes on with live events.
+    async fn stream_list(
+        &self,
+        resource_version: &ResourceVersion,
+    ) -> Result<(Vec<Arc<T>>, ResourceVersion, WatchStream<T>), Status> {
+        tracing::debug!(%resource_version, "streaming list starting");
+        let mut stream = self
+            .source
+            .watch(resource_version.clone(), self.watch_options(true))
+            .await?;
+        let mut state: std::collections::HashMap<T::Key, Arc<T>> = std::collections::HashMap::new();
+        let started = Instant::now();
+        let mut warn_at = started + STREAMING_LIST_PATIENCE;
+        loop {
+            let item = tokio::select! {
+                item = stream.next() => item,
+                _ = tokio::time::sleep_until(warn_at) => {
+                    tracing::warn!(
+                        received = state.len(),
+                        waited = ?started.elapsed(),
+                        "streaming list: still waiting for the end of the initial events (k8s.io/initial-events-end)"
+                    );
+                    warn_at += STREAMING_LIST_PATIENCE;
+                    continue;
+                }
+            };
+            match item {
+                Some(Ok(WatchEvent::Added(obj, _) | WatchEvent::Modified(obj, _))) => {
+                    state.insert(obj.key(), obj);
+                }
+                Some(Ok(WatchEvent::Deleted(obj, _))) => {
+                    state.remove(&obj.key());
+                }
+                Some(Ok(WatchEvent::Bookmark(_))) => {}
+                Some(Ok(WatchEvent::InitialEventsEnd(version))) => {
+                    tracing::debug!(resource_version = %version, count = state.len(), "streaming list complete");
+                    return Ok((state.into_values().collect(), version, stream));
+                }
+                Some(Ok(WatchEvent::Error(status))) => return Err(*status),
+                Some(Err(status)) => return Err(status),
+                None => {
+                    return Err(Status::internal_error(
+                        "the streaming list ended before its initial events were complete",
+                    ))
+                }
+            }
+        }
+    }
+
+    /// A streaming list failed: list+watch for this attempt, and for good when the
+    /// source said it cannot stream lists.
+    fn streaming_failed(&self, resource_version: &ResourceVersion, status: Status) {
+        let unsupported = status.is_bad_request()
+            || status.is_invalid()
+            || status.is_method_not_allowed()
+            || status.is_not_acceptable()
+            || status.is_unsupported_media_type();
+        if unsupported {
+            self.streaming_unsupported.store(true, Ordering::Relaxed);
+            tracing::info!(%status, "the source cannot stream lists; using list+watch");
+        } else {
+            tracing::warn!(%status, "the streaming list failed; listing instead, as making progress beats waiting");
+        }
+        self.report(ReflectorError::Watch {
+            resource_version: resource_version.clone(),
+            status,
+        });
     }
 
     /// Remembers which source instance the list came from.

@@ -52,6 +52,9 @@
 //!
 //! - `derive` (default): re-exports `#[derive(Keyed)]`, so `use store_core::Keyed;`
 //!   brings both the trait and the derive.
+//! - `k8s-openapi`: every k8s-openapi resource is `Keyed` (`Cache<ConfigMap>` just
+//!   works); see `kubernetes`.
+//! - `kube`: `Status` converts from and to kube's `Status`; implies `k8s-openapi`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -63,6 +66,8 @@ pub mod error;
 pub mod fifo;
 pub mod index;
 pub mod keyed;
+#[cfg(feature = "k8s-openapi")]
+pub mod kubernetes;
 pub mod queue;
 pub mod resource_version;
 pub mod sharded;

@@ -271,6 +271,7 @@ fn describe(item: Option<Result<WatchEvent<ConfigMap>, Status>>) -> String {
             format!("DELETED {}#{}@{rv}", cm.key(), cm.generation)
         }
         Some(Ok(WatchEvent::Bookmark(rv))) => format!("BOOKMARK @{rv}"),
+        Some(Ok(WatchEvent::InitialEventsEnd(rv))) => format!("INITIAL-EVENTS-END @{rv}"),
         Some(Ok(WatchEvent::Error(status))) => format!("ERROR {:?}", status.reason),
     }
 }
@@ -280,6 +281,7 @@ fn watch_options(timeout: Option<Duration>, bookmarks: bool) -> WatchOptions {
         timeout,
         allow_bookmarks: bookmarks,
         source_id: None,
+        send_initial_events: false,
     }
 }
 

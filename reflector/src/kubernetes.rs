@@ -1,0 +1,343 @@
+//! [`KubeSource`] (feature `kube`): the Kubernetes API as a [`ListerWatcher`],
+//! through kube-client's `Api<K>`.
+//!
+//! ```no_run
+//! use k8s_openapi::api::core::v1::ConfigMap;
+//! use reflector::{KubeSource, Reflector};
+//! use store_core::Cache;
+//! use tokio_util::sync::CancellationToken;
+//!
+//! # async fn run() -> Result<(), store_core::Status> {
+//! // The cluster of the kubeconfig (or the in-cluster config), every namespace.
+//! let source = KubeSource::<ConfigMap>::try_default().await?;
+//! let cache = Cache::new();
+//! let reflector = Reflector::new(source, cache.clone());
+//! let synced = reflector.handle();
+//! tokio::spawn(reflector.run(CancellationToken::new()));
+//! synced.wait_until_synced().await.ok();
+//! println!("{} ConfigMaps", store_core::Store::len(&cache));
+//! # Ok(())
+//! # }
+//! ```
+
+// `Status` (~300 bytes) is the error of every source.
+#![allow(clippy::result_large_err)]
+
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use kube::api::{ListParams, WatchParams};
+use kube::core::WatchEvent as KubeEvent;
+use kube::{Api, Client, Config, Resource};
+use serde::de::DeserializeOwned;
+use store_core::{Keyed, ResourceVersion, Status};
+
+use crate::lister_watcher::{
+    List, ListOptions, ListerWatcher, WatchEvent, WatchOptions, WatchStream,
+};
+
+/// The longest watch timeout asked of the API server: kube-apiserver caps requests
+/// at about 295 s, and kube-runtime asks for 290.
+const MAX_WATCH_TIMEOUT: Duration = Duration::from_secs(290);
+
+/// The annotation of the bookmark that ends a streaming list's initial events.
+const INITIAL_EVENTS_END: &str = "k8s.io/initial-events-end";
+
+/// A [`ListerWatcher`] over kube-client's [`Api<K>`]: the Kubernetes API (or anything
+/// speaking its list/watch protocol, such as this workspace's watch-server) as a
+/// source for a [`Reflector`](crate::Reflector) or an [`Informer`](crate::Informer).
+///
+/// Requests are mapped as client-go's reflector makes them: a list at `"0"` asks for
+/// any version and no `limit` (the API server ignores it there); at `""` with the
+/// page size; at a version `N` with `resourceVersion=N` (and `limit` only when the
+/// reflector paginates it); a continuation page sends only `limit` and `continue`.
+/// Watches ask for bookmarks, a timeout (capped at 290 s) and, for a streaming list,
+/// `sendInitialEvents=true&resourceVersionMatch=NotOlderThan`; the bookmark annotated
+/// `k8s.io/initial-events-end` becomes [`WatchEvent::InitialEventsEnd`].
+///
+/// Failures become [`Status`] values: the API server's own (`410` at request time or
+/// as an in-stream `ERROR` → `Expired`, 429, 504, …) as sent; a connection that fails
+/// (refused, reset) → `ServiceUnavailable`, so the reflector backs off and re-watches.
+/// An event the client cannot decode is skipped, logged and counted
+/// ([`decode_errors`](Self::decode_errors)); the watch goes on.
+///
+/// kube-client's own retries must be off so that the reflector sees 429 and 504
+/// itself (its backoff is the one that applies): [`try_default`](Self::try_default)
+/// and [`from_config`](Self::from_config) turn them off; a [`Client`] handed to
+/// [`all`](Self::all) or [`new`](Self::new) should be built with
+/// `config.default_retry = false`.
+pub struct KubeSource<K: Resource> {
+    api: Api<K>,
+    decode_errors: Arc<AtomicU64>,
+}
+
+impl<K: Resource + Clone> Clone for KubeSource<K> {
+    fn clone(&self) -> Self {
+        KubeSource {
+            api: self.api.clone(),
+            decode_errors: Arc::clone(&self.decode_errors),
+        }
+    }
+}
+
+impl<K: Resource> std::fmt::Debug for KubeSource<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KubeSource")
+            .field("decode_errors", &self.decode_errors.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K> KubeSource<K>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Default,
+{
+    /// A source over `api` (all namespaces, or the one the `Api` was made for).
+    pub fn new(api: Api<K>) -> Self {
+        KubeSource {
+            api,
+            decode_errors: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Every namespace of the cluster `client` talks to.
+    pub fn all(client: Client) -> Self {
+        Self::new(Api::all(client))
+    }
+
+    /// The cluster `config` describes, every namespace, with kube-client's retries
+    /// turned off. Fails with `BadRequest` when no client can be built from it (an
+    /// `https` URL without a TLS feature, for one).
+    pub fn from_config(mut config: Config) -> Result<Self, Status> {
+        config.default_retry = false;
+        let client = Client::try_from(config).map_err(|error| {
+            Status::bad_request(format!("cannot build a Kubernetes client: {error}"))
+        })?;
+        Ok(Self::all(client))
+    }
+
+    /// The cluster of the local kubeconfig (`$KUBECONFIG`, `~/.kube/config`) or, in a
+    /// pod, the in-cluster config; every namespace; kube-client's retries off.
+    pub async fn try_default() -> Result<Self, Status> {
+        let config = Config::infer().await.map_err(|error| {
+            Status::bad_request(format!("no Kubernetes configuration found: {error}"))
+        })?;
+        Self::from_config(config)
+    }
+
+    /// How many events could not be decoded (and were skipped) since the start.
+    pub fn decode_errors(&self) -> u64 {
+        self.decode_errors.load(Ordering::Relaxed)
+    }
+
+    /// The `Api` it reads through.
+    pub fn api(&self) -> &Api<K> {
+        &self.api
+    }
+}
+
+/// Maps a kube-client failure onto a [`Status`].
+pub fn status_of(error: kube::Error) -> Status {
+    match error {
+        kube::Error::Api(status) => Status::from(*status),
+        error @ (kube::Error::HyperError(_)
+        | kube::Error::Service(_)
+        | kube::Error::ReadEvents(_)) => {
+            Status::service_unavailable(format!("the Kubernetes API is unreachable: {error}"))
+        }
+        kube::Error::SerdeError(error) => Status::internal_error(format!(
+            "the Kubernetes API sent something that does not decode: {error}"
+        )),
+        kube::Error::BuildRequest(error) => {
+            Status::bad_request(format!("invalid request: {error}"))
+        }
+        other => Status::internal_error(other),
+    }
+}
+
+fn resource_version_of<K: Resource>(object: &K) -> ResourceVersion {
+    ResourceVersion::from(
+        object
+            .meta()
+            .resource_version
+            .as_deref()
+            .unwrap_or_default(),
+    )
+}
+
+fn list_params(options: &ListOptions) -> ListParams {
+    let mut params = ListParams::default();
+    let limit = options
+        .limit
+        .map(|limit| u32::try_from(limit).unwrap_or(u32::MAX));
+    if let Some(token) = options
+        .continue_token
+        .as_deref()
+        .filter(|token| !token.is_empty())
+    {
+        params = params.continue_token(token);
+        if let Some(limit) = limit {
+            params = params.limit(limit);
+        }
+        return params;
+    }
+    match options.resource_version.as_str() {
+        // "any version": no limit (kube-client would drop the version with one, and
+        // the API server ignores limit at "0" anyway)
+        "0" => params.match_any(),
+        "" => match limit {
+            Some(limit) => params.limit(limit),
+            None => params,
+        },
+        version => {
+            params = params.at(version);
+            match limit {
+                Some(limit) => params.limit(limit),
+                None => params,
+            }
+        }
+    }
+}
+
+impl<K> ListerWatcher<K> for KubeSource<K>
+where
+    K: Resource + Keyed + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Default,
+{
+    async fn list(&self, options: ListOptions) -> Result<List<K>, Status> {
+        let list = self
+            .api
+            .list(&list_params(&options))
+            .await
+            .map_err(status_of)?;
+        let resource_version = list.metadata.resource_version.unwrap_or_default();
+        if resource_version.is_empty() {
+            return Err(Status::internal_error(
+                "the list answer has no resource version: nothing could be watched from it",
+            ));
+        }
+        Ok(List {
+            items: list.items.into_iter().map(Arc::new).collect(),
+            resource_version: ResourceVersion::from(resource_version.as_str()),
+            continue_token: list.metadata.continue_.filter(|token| !token.is_empty()),
+            source_id: None,
+        })
+    }
+
+    async fn watch(
+        &self,
+        resource_version: ResourceVersion,
+        options: WatchOptions,
+    ) -> Result<WatchStream<K>, Status> {
+        let timeout = options
+            .timeout
+            .map(|timeout| timeout.min(MAX_WATCH_TIMEOUT).as_secs().max(1))
+            .and_then(|seconds| u32::try_from(seconds).ok());
+        let params = WatchParams {
+            timeout,
+            bookmarks: options.allow_bookmarks || options.send_initial_events,
+            send_initial_events: options.send_initial_events,
+            ..WatchParams::default()
+        };
+        let stream = self
+            .api
+            .watch(&params, resource_version.as_str())
+            .await
+            .map_err(status_of)?;
+        let decode_errors = Arc::clone(&self.decode_errors);
+        let events = stream.filter_map(move |item| {
+            let event = match item {
+                Ok(event) => Some(Ok(convert(event))),
+                Err(kube::Error::SerdeError(error)) => {
+                    decode_errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(%error, "kube source: an event that does not decode was skipped");
+                    None
+                }
+                Err(error) => Some(Err(status_of(error))),
+            };
+            std::future::ready(event)
+        });
+        Ok(events.into_stream().boxed())
+    }
+}
+
+fn convert<K: Resource>(event: KubeEvent<K>) -> WatchEvent<K> {
+    match event {
+        KubeEvent::Added(object) => {
+            let rv = resource_version_of(&object);
+            WatchEvent::Added(Arc::new(object), rv)
+        }
+        KubeEvent::Modified(object) => {
+            let rv = resource_version_of(&object);
+            WatchEvent::Modified(Arc::new(object), rv)
+        }
+        KubeEvent::Deleted(object) => {
+            let rv = resource_version_of(&object);
+            WatchEvent::Deleted(Arc::new(object), rv)
+        }
+        KubeEvent::Bookmark(bookmark) => {
+            let rv = ResourceVersion::from(bookmark.metadata.resource_version.as_str());
+            let end = bookmark
+                .metadata
+                .annotations
+                .get(INITIAL_EVENTS_END)
+                .is_some_and(|value| value == "true");
+            if end {
+                WatchEvent::InitialEventsEnd(rv)
+            } else {
+                WatchEvent::Bookmark(rv)
+            }
+        }
+        KubeEvent::Error(status) => WatchEvent::Error(Box::new(Status::from(*status))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(rv: &str, limit: Option<usize>, token: Option<&str>) -> ListOptions {
+        ListOptions {
+            resource_version: ResourceVersion::from(rv),
+            limit,
+            continue_token: token.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn list_options_map_as_client_go_sends_them() {
+        let any = list_params(&options("0", Some(500), None));
+        assert_eq!(
+            (any.resource_version.as_deref(), any.limit),
+            (Some("0"), None)
+        );
+        let latest = list_params(&options("", Some(500), None));
+        assert_eq!(
+            (latest.resource_version.as_deref(), latest.limit),
+            (None, Some(500))
+        );
+        let exact = list_params(&options("42", None, None));
+        assert_eq!(
+            (exact.resource_version.as_deref(), exact.limit),
+            (Some("42"), None)
+        );
+        let page = list_params(&options("42", Some(500), Some("token")));
+        assert_eq!(page.continue_token.as_deref(), Some("token"));
+        assert_eq!((page.resource_version, page.limit), (None, Some(500)));
+    }
+
+    #[test]
+    fn failures_map_onto_statuses_the_reflector_acts_on() {
+        let expired = kube::core::Status::failure("too old resource version: 1 (5)", "Expired")
+            .with_code(410);
+        assert!(status_of(kube::Error::Api(Box::new(expired))).is_expired());
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert!(status_of(kube::Error::ReadEvents(refused)).is_service_unavailable());
+        let garbage = serde_json::from_str::<u8>("x").unwrap_err();
+        assert!(status_of(kube::Error::SerdeError(garbage)).is_internal_error());
+    }
+}

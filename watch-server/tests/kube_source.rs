@@ -1,0 +1,342 @@
+//! `KubeSource` (reflector feature `kube`) against the watch-server over real HTTP:
+//! k8s-openapi's `ConfigMap` in a `Cache` with no newtype, paginated and streaming
+//! initial syncs, churn, a 410, a server restart, 429 while the server is not ready,
+//! 504 for a version it has not reached, bad JSON skipped, and an informer whose
+//! handler replay equals the server.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::TestServer;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::ConfigMap;
+use parking_lot::Mutex;
+use reflector::{
+    Informer, KubeSource, ListOptions, ListerWatcher, Reflector, ReflectorConfig, WatchEvent,
+    WatchOptions,
+};
+use store_core::{Cache, Indexer, ObjectName, ObjectRef, ResourceVersion, Store, NAMESPACE_INDEX};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
+use watch_server::{ServerConfig, WatchCacheConfig};
+
+type Content = BTreeSet<(String, String, String)>;
+
+fn content_of<'a>(configmaps: impl IntoIterator<Item = &'a ConfigMap>) -> Content {
+    configmaps
+        .into_iter()
+        .map(|cm| {
+            (
+                cm.metadata.namespace.clone().unwrap_or_default(),
+                cm.metadata.name.clone().unwrap_or_default(),
+                cm.data
+                    .as_ref()
+                    .and_then(|data| data.get("generation").cloned())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn source_content(server: &TestServer) -> Content {
+    server
+        .source
+        .snapshot()
+        .iter()
+        .map(|cm| {
+            (
+                cm.metadata.namespace.clone().unwrap_or_default(),
+                cm.metadata.name.clone(),
+                cm.data["generation"].clone(),
+            )
+        })
+        .collect()
+}
+
+async fn converges(what: &str, server: &TestServer, content: impl Fn() -> Content) {
+    for _ in 0..300 {
+        if content() == source_content(server) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (got, expected) = (content(), source_content(server));
+    panic!(
+        "{what}: {} objects, {} expected; missing {:?}, extra {:?}",
+        got.len(),
+        expected.len(),
+        expected.difference(&got).take(3).collect::<Vec<_>>(),
+        got.difference(&expected).take(3).collect::<Vec<_>>()
+    );
+}
+
+fn source(url: &str) -> KubeSource<ConfigMap> {
+    KubeSource::from_config(kube::Config::new(url.parse().unwrap())).unwrap()
+}
+
+fn config(streaming: bool) -> ReflectorConfig {
+    ReflectorConfig {
+        page_size: Some(40),
+        streaming_list: streaming,
+        backoff: reflector::BackoffConfig {
+            initial: Duration::from_millis(100),
+            ..reflector::BackoffConfig::default()
+        },
+        ..ReflectorConfig::default()
+    }
+}
+
+async fn churn(server: &TestServer, writes: u64, from_generation: u64) {
+    for n in 0..writes {
+        server.write(usize::try_from(n * 7 % 100).unwrap(), from_generation + n);
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+async fn reflect_and_survive(streaming: bool) {
+    let window = WatchCacheConfig {
+        window: 50,
+        ..WatchCacheConfig::default()
+    };
+    let mut server = TestServer::start_with(100, window, ServerConfig::default()).await;
+    let cache = Cache::<ConfigMap>::new();
+    let reflector =
+        Reflector::new(source(&server.url()), cache.clone()).with_config(config(streaming));
+    let handle = reflector.handle();
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(reflector.run(shutdown.clone()));
+    handle.wait_until_synced().await.unwrap();
+    let content = || content_of(cache.list().iter().map(|cm| &**cm));
+    converges("the initial sync", &server, content).await;
+    // keyed by ObjectName without a newtype, borrowed look-ups, the namespace index
+    assert!(cache
+        .get(&ObjectRef::new(Some("team-1"), "cm-00001"))
+        .is_some());
+    assert!(cache
+        .get(&ObjectName::namespaced("default", "cm-00000").unwrap())
+        .is_some());
+    assert_eq!(cache.by_index(NAMESPACE_INDEX, "team-2").unwrap().len(), 33);
+    if streaming {
+        assert_eq!(server.server.stats().lists, 0, "synced by a streaming list");
+    } else {
+        // the first list is at "0": any version, one answer (limit is ignored there)
+        assert_eq!(server.server.stats().lists, 1);
+        // at "" pages of 40 follow their continue tokens to the whole list
+        let kube = source(&server.url());
+        let mut options = ListOptions {
+            resource_version: ResourceVersion::from(""),
+            limit: Some(40),
+            continue_token: None,
+        };
+        let mut pages = Vec::new();
+        loop {
+            let page = kube.list(options.clone()).await.unwrap();
+            pages.push(page.items.len());
+            match page.continue_token {
+                Some(token) => options.continue_token = Some(token),
+                None => break,
+            }
+        }
+        assert_eq!(pages, [40, 40, 20]);
+    }
+    churn(&server, 150, 1).await;
+    converges("churn", &server, content).await;
+    server.restart_http().await;
+    churn(&server, 10, 500).await;
+    converges("after a restart", &server, content).await;
+    server.stop_http().await;
+    churn(&server, 120, 1000).await;
+    server
+        .source
+        .delete(&store_core::Keyed::key(&common::configmap(4, 0)))
+        .unwrap();
+    server.restart_http().await;
+    converges("after a 410", &server, content).await;
+    assert_eq!(cache.len(), 99);
+    shutdown.cancel();
+    running.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kube_source_list_watch_syncs_k8s_configmaps_and_survives_restart_and_410() {
+    reflect_and_survive(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kube_source_streaming_list_syncs_and_survives_restart_and_410() {
+    reflect_and_survive(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_and_too_large_versions_reach_the_caller_as_statuses() {
+    let limited = ServerConfig {
+        freshness_wait: Duration::from_millis(100),
+        max_watchers: 0,
+        ..ServerConfig::default()
+    };
+    let server = TestServer::start_with(3, WatchCacheConfig::default(), limited).await;
+    let kube = source(&server.url());
+    let too_large = kube
+        .list(ListOptions {
+            resource_version: ResourceVersion::from("999999"),
+            limit: None,
+            continue_token: None,
+        })
+        .await
+        .unwrap_err();
+    assert!(too_large.is_too_large_resource_version(), "{too_large}");
+    let Err(throttled) = kube
+        .watch(ResourceVersion::from("0"), WatchOptions::default())
+        .await
+    else {
+        panic!("a watch past the limit must fail");
+    };
+    assert!(throttled.is_too_many_requests(), "{throttled}");
+    assert!(throttled.retry_after().is_some());
+
+    // a reflector against a server whose cache has not synced: 429s, backoff, then it syncs
+    let cache = watch_server::WatchCache::<watch_server::ConfigMap>::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let stop = CancellationToken::new();
+    let serving = tokio::spawn(
+        watch_server::WatchServer::new(ServerConfig::default())
+            .serve(cache.clone())
+            .run(listener, stop.clone()),
+    );
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&errors);
+    let store = Cache::<ConfigMap>::new();
+    let reflector = Reflector::new(source(&format!("http://{address}")), store.clone())
+        .with_config(config(false))
+        .on_error(move |error| seen.lock().push(error.to_string()));
+    let handle = reflector.handle();
+    tokio::spawn(reflector.run(stop.clone()));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!handle.has_synced());
+    assert!(
+        errors
+            .lock()
+            .iter()
+            .any(|error| error.contains("TooManyRequests")),
+        "{:?}",
+        errors.lock()
+    );
+    reflector::ReflectorStore::apply(
+        &cache,
+        reflector::Change::Replaced(vec![Arc::new(common::configmap(1, 0))], "5".into()),
+    )
+    .unwrap();
+    handle.wait_until_synced().await.unwrap();
+    assert_eq!(store.len(), 1);
+    stop.cancel();
+    serving.await.unwrap().unwrap();
+}
+
+/// A one-shot HTTP server whose watch answer has a line that is not JSON.
+async fn garbage_server() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = vec![0u8; 4096];
+        let _ = socket.read(&mut request).await.unwrap();
+        let good = |name: &str, rv: u32| {
+            format!(
+                r#"{{"type":"ADDED","object":{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}","namespace":"default","resourceVersion":"{rv}"}}}}}}"#
+            )
+        };
+        let body = format!("{}\n{{not json at all\n{}\n", good("a", 2), good("b", 3));
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        socket.write_all(answer.as_bytes()).await.unwrap();
+    });
+    address
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_that_is_not_json_is_skipped_and_counted_never_a_panic() {
+    let address = garbage_server().await;
+    let source = source(&format!("http://{address}"));
+    let stream = source
+        .watch(ResourceVersion::from("1"), WatchOptions::default())
+        .await
+        .unwrap();
+    let events: Vec<String> = stream
+        .map(|item| match item {
+            Ok(WatchEvent::Added(cm, rv)) => {
+                format!("{}@{rv}", cm.metadata.name.clone().unwrap_or_default())
+            }
+            other => format!("{other:?}"),
+        })
+        .collect()
+        .await;
+    assert_eq!(events, ["a@2", "b@3"]);
+    assert_eq!(source.decode_errors(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_informers_handler_replay_equals_the_server() {
+    let server = TestServer::start(60).await;
+    let informer = Informer::new(source(&server.url())).with_config(config(true));
+    let replay: Arc<Mutex<BTreeMap<(String, String), String>>> = Arc::default();
+    let (added, updated, deleted) = (
+        Arc::clone(&replay),
+        Arc::clone(&replay),
+        Arc::clone(&replay),
+    );
+    let entry = |cm: &ConfigMap| {
+        (
+            (
+                cm.metadata.namespace.clone().unwrap_or_default(),
+                cm.metadata.name.clone().unwrap_or_default(),
+            ),
+            cm.data
+                .as_ref()
+                .and_then(|data| data.get("generation").cloned())
+                .unwrap_or_default(),
+        )
+    };
+    informer.on_add(move |cm: &Arc<ConfigMap>, _| {
+        let (key, generation) = entry(cm);
+        added.lock().insert(key, generation);
+    });
+    informer.on_update(move |_, cm: &Arc<ConfigMap>| {
+        let (key, generation) = entry(cm);
+        updated.lock().insert(key, generation);
+    });
+    informer.on_delete(move |gone| {
+        let key = gone.key();
+        deleted
+            .lock()
+            .remove(&(key.namespace.clone().unwrap_or_default(), key.name.clone()));
+    });
+    let shutdown = CancellationToken::new();
+    let running = informer.start(shutdown.clone());
+    informer.wait_until_synced().await.unwrap();
+    churn(&server, 100, 1).await;
+    server
+        .source
+        .delete(&store_core::Keyed::key(&common::configmap(7, 0)))
+        .unwrap();
+    let replayed = || -> Content {
+        replay
+            .lock()
+            .iter()
+            .map(|((ns, name), generation)| (ns.clone(), name.clone(), generation.clone()))
+            .collect()
+    };
+    converges("the handler replay", &server, replayed).await;
+    assert_eq!(
+        replayed().len(),
+        99,
+        "60 seeded, 40 created by the churn, 1 deleted"
+    );
+    shutdown.cancel();
+    running.await.unwrap();
+}
