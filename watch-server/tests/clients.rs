@@ -341,3 +341,65 @@ async fn the_binary_prints_where_it_listens_then_serves_churning_configmaps() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--objects"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kube_mirror_example_mirrors_the_binary_s_configmaps() {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_watch-server"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--objects",
+            "300",
+            "--writes-per-sec",
+            "50",
+        ])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let first = next_line(&mut lines).await.unwrap();
+    let url = first.strip_prefix("listening on ").unwrap().to_owned();
+    // cargo test builds the package's examples next to the test binaries' folder
+    let example = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|profile| profile.join("examples").join("kube_mirror"))
+        .unwrap();
+    if !example.exists() {
+        // a filtered `cargo test --test clients` does not build examples: build it
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let built = Command::new(cargo)
+            .args(["build", "-p", "watch-server", "--example", "kube_mirror"])
+            .status()
+            .await
+            .unwrap();
+        assert!(
+            built.success() && example.exists(),
+            "{} could not be built",
+            example.display()
+        );
+    }
+    for streaming in [false, true] {
+        let mut command = Command::new(&example);
+        command.args(["--server", &url, "--duration", "2"]);
+        if streaming {
+            command.arg("--streaming");
+        }
+        let out = output(command).await;
+        let mut printed = out.lines();
+        let synced = printed.next().unwrap();
+        assert!(synced.starts_with("synced 300 ConfigMaps in "), "{synced}");
+        let summary = printed.next().unwrap();
+        assert!(
+            summary.starts_with("300 ConfigMaps in 10 namespaces ("),
+            "{summary}"
+        );
+        assert!(
+            out.trim_end().ends_with("done: 300 ConfigMaps mirrored"),
+            "{out}"
+        );
+    }
+    server.kill().await.unwrap();
+}
