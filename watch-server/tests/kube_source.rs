@@ -340,3 +340,116 @@ async fn an_informers_handler_replay_equals_the_server() {
     shutdown.cancel();
     running.await.unwrap();
 }
+
+/// A user type, as kube's `CustomResource` derive would make one: it implements
+/// `kube::Resource` (not k8s-openapi's `Metadata`), so it keeps `#[derive(Keyed)]`
+/// next to the blanket impl for k8s-openapi types, and `KubeSource` reads it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, store_core::Keyed)]
+#[keyed(name = "metadata.name")]
+struct Widget {
+    metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    spec: WidgetSpec,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct WidgetSpec {
+    size: u32,
+}
+
+impl kube::Resource for Widget {
+    type DynamicType = ();
+    type Scope = k8s_openapi::ClusterResourceScope;
+    fn kind(_: &()) -> std::borrow::Cow<'_, str> {
+        "Widget".into()
+    }
+    fn group(_: &()) -> std::borrow::Cow<'_, str> {
+        "example.com".into()
+    }
+    fn version(_: &()) -> std::borrow::Cow<'_, str> {
+        "v1".into()
+    }
+    fn plural(_: &()) -> std::borrow::Cow<'_, str> {
+        "widgets".into()
+    }
+    fn meta(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        &self.metadata
+    }
+    fn meta_mut(&mut self) -> &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+impl watch_server::Resource for Widget {
+    const GROUP: &'static str = "example.com";
+    const VERSION: &'static str = "v1";
+    const KIND: &'static str = "Widget";
+    const PLURAL: &'static str = "widgets";
+    const SINGULAR: &'static str = "widget";
+    const NAMESPACED: bool = false;
+    fn name(&self) -> &str {
+        self.metadata.name.as_deref().unwrap_or_default()
+    }
+    fn namespace(&self) -> Option<&str> {
+        None
+    }
+    fn labels(&self) -> Option<&BTreeMap<String, String>> {
+        self.metadata.labels.as_ref()
+    }
+}
+
+fn widget(name: &str, size: u32) -> Arc<Widget> {
+    Arc::new(Widget {
+        metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        spec: WidgetSpec { size },
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_defined_resource_keeps_its_derive_and_syncs_through_kube_source() {
+    use reflector::{Change, ReflectorStore};
+    let widgets = watch_server::WatchCache::<Widget>::default();
+    widgets
+        .apply(Change::Replaced(
+            vec![widget("a", 1), widget("b", 2)],
+            "10".into(),
+        ))
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let stop = CancellationToken::new();
+    let serving = tokio::spawn(
+        watch_server::WatchServer::new(ServerConfig::default())
+            .serve(widgets.clone())
+            .run(listener, stop.clone()),
+    );
+    let source = KubeSource::<Widget>::from_config(kube::Config::new(
+        format!("http://{address}").parse().unwrap(),
+    ))
+    .unwrap();
+    let cache = Cache::<Widget>::new();
+    let reflector = Reflector::new(source, cache.clone()).with_config(config(false));
+    let handle = reflector.handle();
+    tokio::spawn(reflector.run(stop.clone()));
+    handle.wait_until_synced().await.unwrap();
+    // the derived key is a cluster-scoped ObjectName: borrowed look-ups by ObjectRef
+    assert_eq!(cache.get(&ObjectRef::new(None, "b")).unwrap().spec.size, 2);
+    widgets
+        .apply_at(Change::Modified(widget("a", 7)), &"11".into())
+        .unwrap();
+    for _ in 0..100 {
+        if cache
+            .get(&ObjectRef::new(None, "a"))
+            .is_some_and(|w| w.spec.size == 7)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(cache.get(&ObjectRef::new(None, "a")).unwrap().spec.size, 7);
+    assert_eq!(handle.last_sync_resource_version().unwrap(), "11");
+    stop.cancel();
+    serving.await.unwrap().unwrap();
+}

@@ -32,13 +32,26 @@ const CONTENDERS: [&str; 3] = ["kube-runtime", "Reflector+Cache", "Informer"];
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let value = |name: &str| args.iter().position(|arg| arg == name).and_then(|at| args.get(at + 1)).cloned();
+    let value = |name: &str| {
+        args.iter()
+            .position(|arg| arg == name)
+            .and_then(|at| args.get(at + 1))
+            .cloned()
+    };
     if let Some(contender) = value("--contender") {
         let url = value("--url").expect("--url");
         let streaming = args.iter().any(|arg| arg == "--streaming");
-        let seconds: u64 = value("--seconds").and_then(|s| s.parse().ok()).unwrap_or(10);
-        let objects: usize = value("--objects").and_then(|s| s.parse().ok()).unwrap_or(100_000);
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
+        let seconds: u64 = value("--seconds")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10);
+        let objects: usize = value("--objects")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(100_000);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
         let line = runtime.block_on(contend(&contender, &url, streaming, seconds, objects));
         println!("{line}");
         return;
@@ -48,13 +61,30 @@ fn main() {
     let writes = value("--writes").unwrap_or_else(|| "2000".into());
     let seconds = value("--seconds").unwrap_or_else(|| "10".into());
     let mut child = Command::new(&server)
-        .args(["--listen", "127.0.0.1:0", "--objects", &objects, "--writes-per-sec", &writes, "--window", "200000"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--objects",
+            &objects,
+            "--writes-per-sec",
+            &writes,
+            "--window",
+            "200000",
+        ])
         .stdout(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|error| panic!("cannot start {server}: {error} (cargo build --release -p watch-server)"));
+        .unwrap_or_else(|error| {
+            panic!("cannot start {server}: {error} (cargo build --release -p watch-server)")
+        });
     let mut first = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("a first line");
-    let url = first.trim().strip_prefix("listening on ").expect("the listening line").to_owned();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("a first line");
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("the listening line")
+        .to_owned();
     println!("watch-server at {url}: {objects} ConfigMaps, {writes} updates/s; {seconds} s of churn per contender");
     println!();
     println!("| contender | sync mode | initial sync | peak RSS | events/s applied | CPU per event | get (median) |");
@@ -63,7 +93,16 @@ fn main() {
     for streaming in [false, true] {
         for contender in CONTENDERS {
             let mut command = Command::new(&me);
-            command.args(["--contender", contender, "--url", &url, "--seconds", &seconds, "--objects", &objects]);
+            command.args([
+                "--contender",
+                contender,
+                "--url",
+                &url,
+                "--seconds",
+                &seconds,
+                "--objects",
+                &objects,
+            ]);
             if streaming {
                 command.arg("--streaming");
             }
@@ -82,9 +121,20 @@ fn main() {
 /// utime + stime of this process, in seconds.
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("").split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|t| t.parse::<f64>().ok()).unwrap_or(0.0)
-        + fields.get(12).and_then(|t| t.parse::<f64>().ok()).unwrap_or(0.0);
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields
+        .get(11)
+        .and_then(|t| t.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        + fields
+            .get(12)
+            .and_then(|t| t.parse::<f64>().ok())
+            .unwrap_or(0.0);
     ticks / 100.0
 }
 
@@ -94,7 +144,14 @@ fn peak_rss_mib() -> f64 {
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .and_then(|value| {
+            value
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
         .unwrap_or(0.0)
         / 1024.0
 }
@@ -126,7 +183,11 @@ fn keys(objects: usize) -> Vec<(String, String)> {
             state ^= state >> 7;
             state ^= state << 17;
             let index = usize::try_from(state % objects as u64).unwrap_or(0);
-            let namespace = if index % 10 == 0 { "default".to_owned() } else { format!("team-{}", index % 10) };
+            let namespace = if index % 10 == 0 {
+                "default".to_owned()
+            } else {
+                format!("team-{}", index % 10)
+            };
             (namespace, format!("config-{index:06}"))
         })
         .collect()
@@ -150,7 +211,13 @@ fn source(url: &str) -> KubeSource<ConfigMap> {
     KubeSource::from_config(kube::Config::new(url.parse().expect("a URL"))).expect("a client")
 }
 
-async fn contend(contender: &str, url: &str, streaming: bool, seconds: u64, objects: usize) -> String {
+async fn contend(
+    contender: &str,
+    url: &str,
+    streaming: bool,
+    seconds: u64,
+    objects: usize,
+) -> String {
     let started = Instant::now();
     let events = Arc::new(AtomicU64::new(0));
     let shutdown = CancellationToken::new();
@@ -168,7 +235,8 @@ async fn contend(contender: &str, url: &str, streaming: bool, seconds: u64, obje
                 watcher_config = watcher_config.streaming_lists();
             }
             let counter = Arc::clone(&events);
-            let stream = kube_reflector::reflector(writer, watcher(api, watcher_config)).default_backoff();
+            let stream =
+                kube_reflector::reflector(writer, watcher(api, watcher_config)).default_backoff();
             let stop = shutdown.clone();
             tokio::spawn(async move {
                 let mut stream = std::pin::pin!(stream);
@@ -191,24 +259,36 @@ async fn contend(contender: &str, url: &str, streaming: bool, seconds: u64, obje
             cpu_before = cpu_seconds();
             events.store(0, Ordering::Relaxed);
             get = Box::new(move || {
-                median_get(&keys, |ns, name| reader.get(&KubeRef::new(name).within(ns)).is_some())
+                median_get(&keys, |ns, name| {
+                    reader.get(&KubeRef::new(name).within(ns)).is_some()
+                })
             });
         }
         "Reflector+Cache" => {
             let cache = Cache::<ConfigMap>::new();
-            let store = Counted { cache: cache.clone(), events: Arc::clone(&events) };
+            let store = Counted {
+                cache: cache.clone(),
+                events: Arc::clone(&events),
+            };
             let reflector = Reflector::new(source(url), store).with_config(ReflectorConfig {
                 streaming_list: streaming,
                 ..ReflectorConfig::default()
             });
             let handle = reflector.handle();
             tokio::spawn(reflector.run(shutdown.clone()));
-            handle.wait_until_synced().await.expect("the reflector syncs");
+            handle
+                .wait_until_synced()
+                .await
+                .expect("the reflector syncs");
             sync = started.elapsed();
             rss = peak_rss_mib();
             cpu_before = cpu_seconds();
             events.store(0, Ordering::Relaxed);
-            get = Box::new(move || median_get(&keys, |ns, name| cache.get(&ObjectRef::new(Some(ns), name)).is_some()));
+            get = Box::new(move || {
+                median_get(&keys, |ns, name| {
+                    cache.get(&ObjectRef::new(Some(ns), name)).is_some()
+                })
+            });
         }
         _ => {
             let informer = Informer::new(source(url)).with_config(ReflectorConfig {
@@ -220,14 +300,21 @@ async fn contend(contender: &str, url: &str, streaming: bool, seconds: u64, obje
                 counter.fetch_add(1, Ordering::Relaxed);
             });
             let running = informer.start(shutdown.clone());
-            informer.wait_until_synced().await.expect("the informer syncs");
+            informer
+                .wait_until_synced()
+                .await
+                .expect("the informer syncs");
             sync = started.elapsed();
             rss = peak_rss_mib();
             cpu_before = cpu_seconds();
             events.store(0, Ordering::Relaxed);
             let store = informer.store().clone();
             drop(running);
-            get = Box::new(move || median_get(&keys, |ns, name| store.get(&ObjectRef::new(Some(ns), name)).is_some()));
+            get = Box::new(move || {
+                median_get(&keys, |ns, name| {
+                    store.get(&ObjectRef::new(Some(ns), name)).is_some()
+                })
+            });
         }
     }
     let churn_started = Instant::now();
@@ -239,11 +326,19 @@ async fn contend(contender: &str, url: &str, streaming: bool, seconds: u64, obje
     let get = get();
     format!(
         "| {contender} | {} | {:.2} s | {:.0} MiB | {:.0} | {:.1} µs | {:.0} ns |",
-        if streaming { "streaming list" } else { "list+watch" },
+        if streaming {
+            "streaming list"
+        } else {
+            "list+watch"
+        },
         sync.as_secs_f64(),
         rss,
         applied / elapsed,
-        if applied > 0.0 { cpu / applied * 1e6 } else { f64::NAN },
+        if applied > 0.0 {
+            cpu / applied * 1e6
+        } else {
+            f64::NAN
+        },
         get.as_nanos()
     )
 }
