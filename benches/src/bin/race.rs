@@ -28,7 +28,14 @@ use reflector::{Change, Informer, KubeSource, Reflector, ReflectorConfig, Reflec
 use store_core::{Cache, Error, ObjectRef, ResourceVersion, Store};
 use tokio_util::sync::CancellationToken;
 
-const CONTENDERS: [&str; 3] = ["kube-runtime", "Reflector+Cache", "Informer"];
+/// `kube-client floor`: kube-client's list and watch alone, decoded and dropped — what
+/// every contender pays before its store does anything.
+const CONTENDERS: [&str; 4] = [
+    "kube-client floor",
+    "kube-runtime",
+    "Reflector+Cache",
+    "Informer",
+];
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -264,6 +271,45 @@ async fn contend(
                 })
             });
         }
+        "kube-client floor" => {
+            let source = source(url);
+            let list = reflector::ListerWatcher::list(
+                &source,
+                reflector::ListOptions {
+                    resource_version: ResourceVersion::from("0"),
+                    limit: None,
+                    continue_token: None,
+                },
+            )
+            .await
+            .expect("the list");
+            let rv = list.resource_version.clone();
+            sync = started.elapsed();
+            drop(list);
+            rss = peak_rss_mib();
+            let options = reflector::WatchOptions {
+                timeout: Some(Duration::from_secs(seconds + 30)),
+                ..Default::default()
+            };
+            let mut stream = reflector::ListerWatcher::watch(&source, rv, options)
+                .await
+                .expect("the watch");
+            let counter = Arc::clone(&events);
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        item = stream.next() => match item {
+                            Some(Ok(_)) => { counter.fetch_add(1, Ordering::Relaxed); }
+                            _ => return,
+                        },
+                    }
+                }
+            });
+            cpu_before = cpu_seconds();
+            get = Box::new(|| Duration::ZERO);
+        }
         "Reflector+Cache" => {
             let cache = Cache::<ConfigMap>::new();
             let store = Counted {
@@ -325,7 +371,7 @@ async fn contend(
     shutdown.cancel();
     let get = get();
     format!(
-        "| {contender} | {} | {:.2} s | {:.0} MiB | {:.0} | {:.1} µs | {:.0} ns |",
+        "| {contender} | {} | {:.2} s | {:.0} MiB | {:.0} | {:.1} µs | {} |",
         if streaming {
             "streaming list"
         } else {
@@ -339,6 +385,10 @@ async fn contend(
         } else {
             f64::NAN
         },
-        get.as_nanos()
+        if get.is_zero() {
+            "—".to_owned()
+        } else {
+            format!("{} ns", get.as_nanos())
+        }
     )
 }
