@@ -190,6 +190,25 @@ enum WatchEnd {
     Failed(Box<Status>),
 }
 
+/// The objects a streaming list's initial events leave: in arrival order, or — when
+/// some were changes or deletions — the last state of each key, deleted ones out.
+fn merge_initial_events<T: Keyed>(events: Vec<(Arc<T>, bool)>, changed: bool) -> Vec<Arc<T>> {
+    if !changed {
+        return events.into_iter().map(|(obj, _)| obj).collect();
+    }
+    let mut last: std::collections::HashMap<T::Key, (usize, Option<Arc<T>>)> =
+        std::collections::HashMap::new();
+    for (at, (obj, deleted)) in events.into_iter().enumerate() {
+        last.insert(obj.key(), (at, (!deleted).then_some(obj)));
+    }
+    let mut kept: Vec<(usize, Arc<T>)> = last
+        .into_values()
+        .filter_map(|(at, obj)| obj.map(|obj| (at, obj)))
+        .collect();
+    kept.sort_unstable_by_key(|(at, _)| *at);
+    kept.into_iter().map(|(_, obj)| obj).collect()
+}
+
 /// How long a streaming list may go without its end marker before each warning.
 const STREAMING_LIST_PATIENCE: Duration = Duration::from_secs(10);
 
@@ -657,7 +676,11 @@ where
             .source
             .watch(resource_version.clone(), self.watch_options(true))
             .await?;
-        let mut state: std::collections::HashMap<T::Key, Arc<T>> = std::collections::HashMap::new();
+        // The initial events are `Added` ones, one per object: gathered as they come.
+        // Only a source that also sends changes before the end makes them be merged
+        // by key at the end.
+        let mut state: Vec<(Arc<T>, bool)> = Vec::new();
+        let mut changed = false;
         let started = Instant::now();
         let mut warn_at = started + STREAMING_LIST_PATIENCE;
         loop {
@@ -674,16 +697,19 @@ where
                 }
             };
             match item {
-                Some(Ok(WatchEvent::Added(obj, _) | WatchEvent::Modified(obj, _))) => {
-                    state.insert(obj.key(), obj);
+                Some(Ok(WatchEvent::Added(obj, _))) => state.push((obj, false)),
+                Some(Ok(WatchEvent::Modified(obj, _))) => {
+                    changed = true;
+                    state.push((obj, false));
                 }
                 Some(Ok(WatchEvent::Deleted(obj, _))) => {
-                    state.remove(&obj.key());
+                    changed = true;
+                    state.push((obj, true));
                 }
                 Some(Ok(WatchEvent::Bookmark(_))) => {}
                 Some(Ok(WatchEvent::InitialEventsEnd(version))) => {
                     tracing::debug!(resource_version = %version, count = state.len(), "streaming list complete");
-                    return Ok((state.into_values().collect(), version, stream));
+                    return Ok((merge_initial_events(state, changed), version, stream));
                 }
                 Some(Ok(WatchEvent::Error(status))) => return Err(*status),
                 Some(Err(status)) => return Err(status),
@@ -853,5 +879,47 @@ impl<T, L, S> fmt::Debug for Reflector<T, L, S> {
             .field("name", &self.name)
             .field("config", &self.config)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq)]
+    struct Named(&'static str, u32);
+
+    impl Keyed for Named {
+        type Key = &'static str;
+        fn key(&self) -> &'static str {
+            self.0
+        }
+    }
+
+    fn names(objects: &[Arc<Named>]) -> Vec<(&'static str, u32)> {
+        objects.iter().map(|obj| (obj.0, obj.1)).collect()
+    }
+
+    #[test]
+    fn initial_events_keep_their_order_and_changes_merge_by_key() {
+        let plain = vec![
+            (Arc::new(Named("b", 1)), false),
+            (Arc::new(Named("a", 1)), false),
+        ];
+        assert_eq!(
+            names(&merge_initial_events(plain, false)),
+            [("b", 1), ("a", 1)]
+        );
+        let changed = vec![
+            (Arc::new(Named("a", 1)), false),
+            (Arc::new(Named("b", 1)), false),
+            (Arc::new(Named("a", 2)), false),
+            (Arc::new(Named("b", 1)), true),
+            (Arc::new(Named("c", 1)), false),
+        ];
+        assert_eq!(
+            names(&merge_initial_events(changed, true)),
+            [("a", 2), ("c", 1)]
+        );
     }
 }
