@@ -26,12 +26,13 @@
 //!
 //! Modules: [`object`] (the object and how to make one), `keys` (random key samples),
 //! `client_go` (the baseline store), `contender` (the [`Contender`] trait every store
-//! is benchmarked through).
+//! is benchmarked through), [`process`] (CPU and memory of a process, for the probes).
 
 mod client_go;
 mod contender;
 mod keys;
 pub mod object;
+pub mod process;
 
 pub use client_go::ClientGoStore;
 pub use contender::{Contender, KubeStore};

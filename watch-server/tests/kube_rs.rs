@@ -1,29 +1,20 @@
 //! kube-rs against the watch-server: kube-runtime's `watcher` + `reflector`
 //! converge to the server's content under churn, across a server restart and a 410,
-//! and with streaming lists; and our own `Reflector` over HTTP (through a small
-//! kube-client `ListerWatcher` written here).
-
-// `Status` (~300 bytes) is what every source answers.
-#![allow(clippy::result_large_err)]
+//! and with streaming lists. (Our own `Reflector` over HTTP, through `KubeSource`, is
+//! in `kube_source.rs`.)
 
 mod common;
 
 use std::collections::BTreeSet;
 use std::future::ready;
-use std::sync::Arc;
 use std::time::Duration;
 
-use ::reflector::{
-    List, ListOptions, ListerWatcher, Reflector, WatchEvent, WatchOptions, WatchStream,
-};
 use common::TestServer;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap as KubeConfigMap;
-use kube::api::{ListParams, WatchParams};
 use kube::runtime::reflector as kube_reflector;
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client, Config};
-use store_core::{Cache, ResourceVersion, Status, Store};
 use watch_server::{ConfigMap, ServerConfig, WatchCacheConfig};
 
 /// `(namespace, name, generation)` of each ConfigMap.
@@ -164,150 +155,4 @@ async fn kube_runtime_with_streaming_lists_converges_without_listing() {
         "no LIST request: the initial state came in the watch"
     );
     running.abort();
-}
-
-/// A `ListerWatcher` over HTTP for the tests: kube-client's `Api`, its objects
-/// converted to the server's `ConfigMap` through JSON. (The real Kubernetes source
-/// is `KubeSource`, a later piece.)
-struct HttpSource {
-    api: Api<KubeConfigMap>,
-}
-
-fn to_status(error: kube::Error) -> Status {
-    match error {
-        kube::Error::Api(status) => serde_json::to_vec(&status)
-            .ok()
-            .and_then(|json| Status::from_slice(&json).ok())
-            .unwrap_or_else(|| Status::internal_error("an unreadable Status")),
-        other => Status::service_unavailable(other.to_string()),
-    }
-}
-
-fn convert(cm: KubeConfigMap) -> Result<(Arc<ConfigMap>, ResourceVersion), Status> {
-    let rv = ResourceVersion::from(
-        cm.metadata
-            .resource_version
-            .clone()
-            .unwrap_or_default()
-            .as_str(),
-    );
-    let json = serde_json::to_value(cm).map_err(Status::internal_error)?;
-    let cm: ConfigMap = serde_json::from_value(json).map_err(Status::internal_error)?;
-    Ok((Arc::new(cm), rv))
-}
-
-impl ListerWatcher<ConfigMap> for HttpSource {
-    async fn list(&self, options: ListOptions) -> Result<List<ConfigMap>, Status> {
-        let mut params = ListParams::default();
-        match (&options.continue_token, options.resource_version.as_str()) {
-            (Some(token), _) => params = params.continue_token(token),
-            (None, "") => {}
-            (None, rv) => params = params.at(rv),
-        }
-        if let Some(limit) = options
-            .limit
-            .filter(|_| options.resource_version.as_str() != "0")
-        {
-            params = params.limit(u32::try_from(limit).unwrap_or(u32::MAX));
-        }
-        let list = self.api.list(&params).await.map_err(to_status)?;
-        let items = list
-            .items
-            .into_iter()
-            .map(|cm| convert(cm).map(|(cm, _)| cm))
-            .collect::<Result<_, _>>()?;
-        Ok(List {
-            items,
-            resource_version: list
-                .metadata
-                .resource_version
-                .unwrap_or_default()
-                .as_str()
-                .into(),
-            continue_token: list.metadata.continue_.filter(|token| !token.is_empty()),
-            source_id: None,
-        })
-    }
-
-    async fn watch(
-        &self,
-        resource_version: ResourceVersion,
-        options: WatchOptions,
-    ) -> Result<WatchStream<ConfigMap>, Status> {
-        let params = WatchParams {
-            bookmarks: options.allow_bookmarks,
-            timeout: options
-                .timeout
-                .map(|timeout| u32::try_from(timeout.as_secs()).unwrap_or(290).min(290)),
-            ..WatchParams::default()
-        };
-        let stream = self
-            .api
-            .watch(&params, resource_version.as_str())
-            .await
-            .map_err(to_status)?;
-        Ok(stream
-            .map_err(to_status)
-            .and_then(|event| async move {
-                Ok(match event {
-                    kube::core::WatchEvent::Added(cm) => {
-                        convert(cm).map(|(cm, rv)| WatchEvent::Added(cm, rv))?
-                    }
-                    kube::core::WatchEvent::Modified(cm) => {
-                        convert(cm).map(|(cm, rv)| WatchEvent::Modified(cm, rv))?
-                    }
-                    kube::core::WatchEvent::Deleted(cm) => {
-                        convert(cm).map(|(cm, rv)| WatchEvent::Deleted(cm, rv))?
-                    }
-                    kube::core::WatchEvent::Bookmark(bookmark) => {
-                        WatchEvent::Bookmark(bookmark.metadata.resource_version.as_str().into())
-                    }
-                    kube::core::WatchEvent::Error(status) => {
-                        WatchEvent::Error(Box::new(to_status(kube::Error::Api(status))))
-                    }
-                })
-            })
-            .boxed())
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn our_reflector_over_http_converges_and_relists_on_410() {
-    let cache = WatchCacheConfig {
-        window: 50,
-        ..WatchCacheConfig::default()
-    };
-    let mut server = TestServer::start_with(100, cache, ServerConfig::default()).await;
-    let source = HttpSource {
-        api: Api::all(client(&server)),
-    };
-    let store = Cache::<ConfigMap>::new();
-    let reflector =
-        Reflector::new(source, store.clone()).with_config(::reflector::ReflectorConfig {
-            page_size: Some(30),
-            backoff: ::reflector::BackoffConfig {
-                initial: Duration::from_millis(100),
-                ..::reflector::BackoffConfig::default()
-            },
-            ..::reflector::ReflectorConfig::default()
-        });
-    let handle = reflector.handle();
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let running = tokio::spawn(reflector.run(shutdown.clone()));
-    handle.wait_until_synced().await.unwrap();
-    let content = || summary(store.list().iter().map(|cm| &**cm));
-    converges("the paginated initial list", &server, content).await;
-    churn(&server, 150, 1).await;
-    converges("the watch", &server, content).await;
-    server.stop_http().await;
-    churn(&server, 120, 500).await;
-    server
-        .source
-        .delete(&store_core::Keyed::key(&common::configmap(5, 0)))
-        .unwrap();
-    server.restart_http().await;
-    converges("after a 410", &server, content).await;
-    assert_eq!(store.len(), 99);
-    shutdown.cancel();
-    running.await.unwrap();
 }

@@ -127,40 +127,12 @@ fn main() {
 
 /// utime + stime of this process, in seconds.
 fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks: f64 = fields
-        .get(11)
-        .and_then(|t| t.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        + fields
-            .get(12)
-            .and_then(|t| t.parse::<f64>().ok())
-            .unwrap_or(0.0);
-    ticks / 100.0
+    store_bench::process::cpu_seconds(None)
 }
 
 /// VmHWM (peak RSS) of this process, in MiB.
 fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| {
-            value
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<f64>()
-                .ok()
-        })
-        .unwrap_or(0.0)
-        / 1024.0
+    store_bench::process::memory_mib(None, "VmHWM")
 }
 
 /// A `Cache` that counts the watch events applied to it.
