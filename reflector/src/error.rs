@@ -40,6 +40,19 @@ pub enum ReflectorError {
         /// The resource version watched from.
         resource_version: ResourceVersion,
     },
+    /// A streaming list has not sent the end of its initial events
+    /// (`k8s.io/initial-events-end`) for this long; the reflector keeps waiting
+    /// (client-go logs the same), reported every 10 s so a server that never sends it
+    /// is noticed rather than waited on silently.
+    #[error("streaming list from resource version \"{resource_version}\": no end of the initial events after {waited:?} ({received} received)")]
+    StreamingListStalled {
+        /// The resource version the streaming list started from.
+        resource_version: ResourceVersion,
+        /// How long it has waited.
+        waited: std::time::Duration,
+        /// How many initial events arrived meanwhile.
+        received: usize,
+    },
     /// An informer's event handler panicked; the informer went on with the next
     /// notification.
     #[error("event handler panicked: {message}")]

@@ -62,8 +62,9 @@ pub struct ReflectorConfig {
     /// that it cannot (`BadRequest`, `MethodNotAllowed`, `NotAcceptable`, `Invalid`,
     /// `UnsupportedMediaType`), the reflector uses list+watch from then on; on any
     /// other failure it lists for that attempt (client-go: "making progress is better
-    /// than deadlocking"). A source that never sends the end is logged every 10 s
-    /// while the reflector keeps waiting. Default `false`.
+    /// than deadlocking"). A source that never sends the end is logged and reported
+    /// ([`ReflectorError::StreamingListStalled`]) every 10 s while the reflector keeps
+    /// waiting. Default `false`.
     pub streaming_list: bool,
 }
 
@@ -692,6 +693,11 @@ where
                         waited = ?started.elapsed(),
                         "streaming list: still waiting for the end of the initial events (k8s.io/initial-events-end)"
                     );
+                    self.report(ReflectorError::StreamingListStalled {
+                        resource_version: resource_version.clone(),
+                        waited: started.elapsed(),
+                        received: state.len(),
+                    });
                     warn_at += STREAMING_LIST_PATIENCE;
                     continue;
                 }

@@ -6,6 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
+
 use reflector::{MemoryServer, Reflector, ReflectorConfig, Request};
 use store_core::{Cache, Keyed, Status, Store};
 use tokio_util::sync::CancellationToken;
@@ -128,6 +130,7 @@ async fn a_source_that_cannot_stream_is_listed_from_then_on() {
     let (handle, shutdown) = start(&server, &cache);
     handle.wait_until_synced().await.unwrap();
     assert_eq!(cache.len(), 10);
+    eventually("the watch after the list", || server.open_watches() == 1).await;
     server.inject_watch_error(Status::internal_error("relist, please"));
     eventually("a relist", || requests(&server).1 >= 2).await;
     let (watches, lists) = requests(&server);
@@ -152,6 +155,7 @@ async fn a_transient_failure_lists_for_that_attempt_only() {
         1,
         "listed after the failed streaming list"
     );
+    eventually("the watch after the list", || server.open_watches() == 1).await;
     server.inject_watch_error(Status::internal_error("relist, please"));
     eventually("a second streaming list", || {
         requests(&server).0.iter().filter(|(_, s)| *s).count() == 2
@@ -160,4 +164,57 @@ async fn a_transient_failure_lists_for_that_attempt_only() {
     assert_eq!(requests(&server).1, 1, "the relist streamed");
     assert_eq!(cache.len(), 10);
     shutdown.cancel();
+}
+
+/// A source whose streaming list sends its objects and then never the end marker.
+struct NeverEnding;
+
+impl reflector::ListerWatcher<Item> for NeverEnding {
+    async fn list(&self, _: reflector::ListOptions) -> Result<reflector::List<Item>, Status> {
+        Err(Status::internal_error("this source only streams"))
+    }
+
+    async fn watch(
+        &self,
+        _: store_core::ResourceVersion,
+        _: reflector::WatchOptions,
+    ) -> Result<reflector::WatchStream<Item>, Status> {
+        let events = (0..3).map(|n| {
+            Ok(reflector::WatchEvent::Added(
+                Arc::new(item(n, 0)),
+                "5".into(),
+            ))
+        });
+        Ok(Box::pin(
+            futures::stream::iter(events).chain(futures::stream::pending()),
+        ))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_streaming_list_without_its_end_is_reported_every_ten_seconds_not_waited_on_silently() {
+    let reports = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&reports);
+    let cache = Cache::new();
+    let reflector = Reflector::new(NeverEnding, cache.clone())
+        .with_config(ReflectorConfig {
+            streaming_list: true,
+            ..ReflectorConfig::default()
+        })
+        .on_error(move |error| seen.lock().push(error.to_string()));
+    let handle = reflector.handle();
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(reflector.run(shutdown.clone()));
+    tokio::time::sleep(Duration::from_secs(25)).await;
+    assert!(!handle.has_synced());
+    let reports = reports.lock().clone();
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    assert!(
+        reports[0].contains("no end of the initial events after 10s (3 received)"),
+        "{}",
+        reports[0]
+    );
+    assert!(cache.is_empty(), "nothing is written before the end marker");
+    shutdown.cancel();
+    running.await.unwrap();
 }
