@@ -5,94 +5,20 @@
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::future::ready;
-use std::time::Duration;
 
-use common::TestServer;
+use common::{churn, converges, TestServer};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap as KubeConfigMap;
 use kube::runtime::reflector as kube_reflector;
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client, Config};
-use watch_server::{ConfigMap, ServerConfig, WatchCacheConfig};
-
-/// `(namespace, name, generation)` of each ConfigMap.
-fn summary<'a>(
-    configmaps: impl IntoIterator<Item = &'a ConfigMap>,
-) -> BTreeSet<(String, String, String)> {
-    configmaps
-        .into_iter()
-        .map(|cm| {
-            (
-                cm.metadata.namespace.clone().unwrap_or_default(),
-                cm.metadata.name.clone(),
-                cm.data["generation"].clone(),
-            )
-        })
-        .collect()
-}
-
-/// What the source holds.
-fn source_content(server: &TestServer) -> BTreeSet<(String, String, String)> {
-    summary(server.source.snapshot().iter().map(|cm| &**cm))
-}
-
-fn kube_content(
-    store: &kube_reflector::Store<KubeConfigMap>,
-) -> BTreeSet<(String, String, String)> {
-    store
-        .state()
-        .iter()
-        .map(|cm| {
-            (
-                cm.metadata.namespace.clone().unwrap_or_default(),
-                cm.metadata.name.clone().unwrap_or_default(),
-                cm.data
-                    .as_ref()
-                    .and_then(|data| data.get("generation").cloned())
-                    .unwrap_or_default(),
-            )
-        })
-        .collect()
-}
-
-async fn converges(
-    what: &str,
-    server: &TestServer,
-    content: impl Fn() -> BTreeSet<(String, String, String)>,
-) {
-    let mut last = BTreeSet::new();
-    for _ in 0..300 {
-        let expected = source_content(server);
-        last = content();
-        if last == expected {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let expected = source_content(server);
-    panic!(
-        "{what} did not converge: {} objects, {} expected; missing {:?}; extra {:?}",
-        last.len(),
-        expected.len(),
-        expected.difference(&last).take(3).collect::<Vec<_>>(),
-        last.difference(&expected).take(3).collect::<Vec<_>>()
-    );
-}
+use watch_server::{ServerConfig, WatchCacheConfig};
 
 fn client(server: &TestServer) -> Client {
     let mut config = Config::new(server.url().parse().unwrap());
     config.default_retry = false;
     Client::try_from(config).unwrap()
-}
-
-async fn churn(server: &TestServer, writes: u64, from_generation: u64) {
-    for n in 0..writes {
-        let index = usize::try_from(n * 7 % 100).unwrap();
-        server.write(index, from_generation + n);
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,15 +33,24 @@ async fn kube_runtime_converges_under_churn_across_a_restart_and_a_410() {
     let stream = kube_reflector::reflector(writer, watcher(api, watcher::Config::default()))
         .default_backoff();
     let running = tokio::spawn(stream.for_each(|_| ready(())));
-    converges("the initial list", &server, || kube_content(&store)).await;
+    converges("the initial list", &server, || {
+        common::kube_content(store.state().iter().map(|cm| &**cm))
+    })
+    .await;
     churn(&server, 200, 1).await;
-    converges("the watch under churn", &server, || kube_content(&store)).await;
+    converges("the watch under churn", &server, || {
+        common::kube_content(store.state().iter().map(|cm| &**cm))
+    })
+    .await;
 
     // a restart with a few writes while down: the watch resumes from its version
     server.stop_http().await;
     churn(&server, 10, 1000).await;
     server.restart_http().await;
-    converges("after a restart", &server, || kube_content(&store)).await;
+    converges("after a restart", &server, || {
+        common::kube_content(store.state().iter().map(|cm| &**cm))
+    })
+    .await;
 
     // down long enough for the window to move past its version, with deletes: a 410,
     // a relist, and no phantom left behind
@@ -129,7 +64,10 @@ async fn kube_runtime_converges_under_churn_across_a_restart_and_a_410() {
             .unwrap();
     }
     server.restart_http().await;
-    converges("after a 410", &server, || kube_content(&store)).await;
+    converges("after a 410", &server, || {
+        common::kube_content(store.state().iter().map(|cm| &**cm))
+    })
+    .await;
     assert_eq!(store.state().len(), 97);
     assert!(
         server.server.stats().lists > lists_before,
@@ -146,9 +84,15 @@ async fn kube_runtime_with_streaming_lists_converges_without_listing() {
     let config = watcher::Config::default().streaming_lists();
     let stream = kube_reflector::reflector(writer, watcher(api, config)).default_backoff();
     let running = tokio::spawn(stream.for_each(|_| ready(())));
-    converges("the streaming list", &server, || kube_content(&store)).await;
+    converges("the streaming list", &server, || {
+        common::kube_content(store.state().iter().map(|cm| &**cm))
+    })
+    .await;
     churn(&server, 100, 1).await;
-    converges("the watch after it", &server, || kube_content(&store)).await;
+    converges("the watch after it", &server, || {
+        common::kube_content(store.state().iter().map(|cm| &**cm))
+    })
+    .await;
     assert_eq!(
         server.server.stats().lists,
         0,

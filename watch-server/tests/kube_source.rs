@@ -6,11 +6,11 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::TestServer;
+use common::{churn, converges, Content, TestServer};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use parking_lot::Mutex;
@@ -22,56 +22,6 @@ use store_core::{Cache, Indexer, ObjectName, ObjectRef, ResourceVersion, Store, 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 use watch_server::{ServerConfig, WatchCacheConfig};
-
-type Content = BTreeSet<(String, String, String)>;
-
-fn content_of<'a>(configmaps: impl IntoIterator<Item = &'a ConfigMap>) -> Content {
-    configmaps
-        .into_iter()
-        .map(|cm| {
-            (
-                cm.metadata.namespace.clone().unwrap_or_default(),
-                cm.metadata.name.clone().unwrap_or_default(),
-                cm.data
-                    .as_ref()
-                    .and_then(|data| data.get("generation").cloned())
-                    .unwrap_or_default(),
-            )
-        })
-        .collect()
-}
-
-fn source_content(server: &TestServer) -> Content {
-    server
-        .source
-        .snapshot()
-        .iter()
-        .map(|cm| {
-            (
-                cm.metadata.namespace.clone().unwrap_or_default(),
-                cm.metadata.name.clone(),
-                cm.data["generation"].clone(),
-            )
-        })
-        .collect()
-}
-
-async fn converges(what: &str, server: &TestServer, content: impl Fn() -> Content) {
-    for _ in 0..300 {
-        if content() == source_content(server) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let (got, expected) = (content(), source_content(server));
-    panic!(
-        "{what}: {} objects, {} expected; missing {:?}, extra {:?}",
-        got.len(),
-        expected.len(),
-        expected.difference(&got).take(3).collect::<Vec<_>>(),
-        got.difference(&expected).take(3).collect::<Vec<_>>()
-    );
-}
 
 fn source(url: &str) -> KubeSource<ConfigMap> {
     KubeSource::from_config(kube::Config::new(url.parse().unwrap())).unwrap()
@@ -89,13 +39,6 @@ fn config(streaming: bool) -> ReflectorConfig {
     }
 }
 
-async fn churn(server: &TestServer, writes: u64, from_generation: u64) {
-    for n in 0..writes {
-        server.write(usize::try_from(n * 7 % 100).unwrap(), from_generation + n);
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
-
 async fn reflect_and_survive(streaming: bool) {
     let window = WatchCacheConfig {
         window: 50,
@@ -109,7 +52,7 @@ async fn reflect_and_survive(streaming: bool) {
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(reflector.run(shutdown.clone()));
     handle.wait_until_synced().await.unwrap();
-    let content = || content_of(cache.list().iter().map(|cm| &**cm));
+    let content = || common::kube_content(cache.list().iter().map(|cm| &**cm));
     converges("the initial sync", &server, content).await;
     // keyed by ObjectName without a newtype, borrowed look-ups, the namespace index
     assert!(cache

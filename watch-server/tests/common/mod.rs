@@ -262,3 +262,67 @@ pub fn names(items: &[serde_json::Value]) -> Vec<String> {
         .map(|item| item["metadata"]["name"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// `(namespace, name, data.generation)` of every object: what convergence compares.
+pub type Content = std::collections::BTreeSet<(String, String, String)>;
+
+/// What the source holds.
+pub fn source_content(server: &TestServer) -> Content {
+    server
+        .source
+        .snapshot()
+        .iter()
+        .map(|cm| {
+            (
+                cm.metadata.namespace.clone().unwrap_or_default(),
+                cm.metadata.name.clone(),
+                cm.data["generation"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// What a client holds, as k8s-openapi ConfigMaps.
+pub fn kube_content<'a>(
+    configmaps: impl IntoIterator<Item = &'a k8s_openapi::api::core::v1::ConfigMap>,
+) -> Content {
+    configmaps
+        .into_iter()
+        .map(|cm| {
+            (
+                cm.metadata.namespace.clone().unwrap_or_default(),
+                cm.metadata.name.clone().unwrap_or_default(),
+                cm.data
+                    .as_ref()
+                    .and_then(|data| data.get("generation").cloned())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// Waits (up to 30 s) until `content` equals the source's; panics with the difference.
+pub async fn converges(what: &str, server: &TestServer, content: impl Fn() -> Content) {
+    for _ in 0..300 {
+        if content() == source_content(server) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (got, expected) = (content(), source_content(server));
+    panic!(
+        "{what} did not converge: {} objects, {} expected; missing {:?}; extra {:?}",
+        got.len(),
+        expected.len(),
+        expected.difference(&got).take(3).collect::<Vec<_>>(),
+        got.difference(&expected).take(3).collect::<Vec<_>>()
+    );
+}
+
+/// `writes` paced updates over ConfigMaps 0..100 (creating those not there yet).
+pub async fn churn(server: &TestServer, writes: u64, from_generation: u64) {
+    for n in 0..writes {
+        server.write(usize::try_from(n * 7 % 100).unwrap(), from_generation + n);
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
