@@ -148,6 +148,17 @@ impl<T: Keyed> Delta<T> {
         }
     }
 
+    /// The key of the object changed — also for a deletion that carries no object
+    /// (a tombstone of a key the consumer knew only by name).
+    pub fn key(&self) -> T::Key {
+        match self {
+            Delta::Added(obj) | Delta::Updated(obj) | Delta::Replaced(obj) | Delta::Sync(obj) => {
+                obj.key()
+            }
+            Delta::Deleted(deleted) => deleted.key(),
+        }
+    }
+
     /// The object carried: for a deletion its final or last known state, if any.
     pub fn object(&self) -> Option<&Arc<T>> {
         match self {
@@ -204,6 +215,29 @@ impl<T: Keyed> Deltas<T> {
     /// The newest change.
     pub fn newest(&self) -> Option<&Delta<T>> {
         self.0.last()
+    }
+
+    /// The key these changes are about (every batch a [`DeltaFifo`] hands out has
+    /// at least one change, so this is `Some` for them), also when the newest change
+    /// is a tombstone with no object.
+    ///
+    /// ```
+    /// use store_core::{Delta, DeltaFifo, DeletedObject, Keyed};
+    ///
+    /// #[derive(Keyed, Debug)]
+    /// struct Pod { #[key] name: String }
+    ///
+    /// let queue = DeltaFifo::<Pod>::new();
+    /// queue.add(Pod { name: "a".into() });
+    /// assert_eq!(queue.get("a").unwrap().key().as_deref(), Some("a"));
+    ///
+    /// // a tombstone that carries no object still has its key
+    /// let tombstone: Delta<Pod> = Delta::Deleted(DeletedObject::Unknown { key: "gone".into(), last: None });
+    /// assert!(tombstone.object().is_none());
+    /// assert_eq!(tombstone.key(), "gone");
+    /// ```
+    pub fn key(&self) -> Option<T::Key> {
+        self.0.last().map(Delta::key)
     }
 
     /// The changes, oldest first.
@@ -367,7 +401,8 @@ fn outcome_of<T: Keyed>(deltas: &Deltas<T>) -> Outcome<T> {
 ///     // apply the batch to the consumer's store
 ///     match deltas.newest_object() {
 ///         Some(pod) => { known.add(pod.clone()).map_err(Requeue)?; }
-///         None => { known.delete(&deltas.newest().unwrap().object().unwrap().key()); }
+///         // a deletion: by key, as a tombstone may carry no object
+///         None => { if let Some(key) = deltas.key() { known.delete(&key); } }
 ///     }
 ///     Ok::<_, Requeue<store_core::Error>>(deltas.kinds())
 /// }).unwrap();
