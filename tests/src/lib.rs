@@ -1,7 +1,9 @@
 //! Shared test support for the workspace integration tests.
 //!
 //! [`store_conformance!`] expands to the one store conformance suite, run against
-//! every backend; [`model`] holds the proptest model test against a `BTreeMap`.
+//! every backend; [`queue_conformance!`] runs the cases every queue shares
+//! ([`queue_cases`]) against each queue; [`model`] holds the proptest model test
+//! against a `BTreeMap`.
 //! `etcd_harness` (feature `etcd`) runs a real etcd on loopback for the etcd tests.
 
 #![forbid(unsafe_code)]
@@ -11,6 +13,7 @@
 pub mod etcd_harness;
 pub mod fixtures;
 pub mod model;
+pub mod queue_cases;
 pub mod scripted;
 pub mod store_cases;
 

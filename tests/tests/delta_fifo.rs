@@ -1,9 +1,7 @@
 //! `DeltaFifo<T>`: every DESIGN §5 rule as a behaviour test, plus a model test.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{mpsc, Arc, Barrier};
-use std::thread;
-use std::time::Duration;
+use std::sync::Arc;
 
 use conformance::fixtures::{item, Item};
 use proptest::prelude::*;
@@ -43,20 +41,6 @@ fn apply(store: &Cache<Item>, deltas: &Deltas<Item>) {
     }
 }
 
-fn pop_kinds(queue: &DeltaFifo<Item>) -> (u32, Vec<DeltaKind>) {
-    queue
-        .try_pop(|deltas, _| {
-            let key = deltas.oldest().and_then(|d| d.object()).map(|o| o.key);
-            let key = key.or_else(|| match deltas.oldest() {
-                Some(Delta::Deleted(DeletedObject::Unknown { key, .. })) => Some(*key),
-                _ => None,
-            });
-            Ok::<_, Requeue<()>>((key.unwrap_or(u32::MAX), deltas.kinds()))
-        })
-        .expect("open")
-        .expect("something queued")
-}
-
 #[test]
 fn changes_of_a_key_accumulate_oldest_first() {
     let queue = DeltaFifo::new();
@@ -71,17 +55,6 @@ fn changes_of_a_key_accumulate_oldest_first() {
         Some(1)
     );
     assert_eq!(deltas.newest_object().map(|o| o.version), Some(3));
-}
-
-#[test]
-fn popped_key_readded_goes_to_the_back() {
-    let queue = DeltaFifo::new();
-    queue.add(item(1, 1));
-    queue.add(item(2, 1));
-    assert_eq!(pop_kinds(&queue), (1, vec![Added]));
-    queue.update(item(1, 2));
-    queue.update(item(2, 2));
-    assert_eq!(queue.list_keys(), [2, 1]);
 }
 
 #[test]
@@ -308,68 +281,6 @@ fn requeued_deltas_go_in_front_of_newer_ones() {
     let deltas = queue.get(&1).expect("queued");
     assert_eq!(deltas.kinds(), [Added, Updated]);
     assert_eq!(deltas.newest_object().map(|o| o.version), Some(2));
-}
-
-#[test]
-fn requeue_puts_the_key_at_the_tail() {
-    let queue = DeltaFifo::new();
-    queue.add(item(1, 1));
-    queue.add(item(2, 1));
-    let _: Result<(), _> = queue.pop(|_, _| Err(Requeue(())));
-    assert_eq!(queue.list_keys(), [2, 1]);
-    assert_eq!(kinds(&queue, 1), [Added]);
-}
-
-#[test]
-fn close_wakes_ten_blocked_threads() {
-    let queue = DeltaFifo::<Item>::new();
-    let (tx, rx) = mpsc::channel();
-    let started = Arc::new(Barrier::new(11));
-    for _ in 0..10 {
-        let (queue, tx, started) = (queue.clone(), tx.clone(), Arc::clone(&started));
-        thread::spawn(move || {
-            started.wait();
-            tx.send(queue.pop(|d, _| Ok::<_, Requeue<()>>(d.len())))
-                .ok();
-        });
-    }
-    started.wait();
-    queue.add(item(1, 1));
-    queue.close();
-    let results: Vec<_> = (0..10)
-        .map(|_| {
-            rx.recv_timeout(Duration::from_secs(10))
-                .expect("every popper wakes")
-        })
-        .collect();
-    assert_eq!(results.iter().filter(|r| **r == Ok(1)).count(), 1);
-    assert_eq!(
-        results
-            .iter()
-            .filter(|r| **r == Err(PopError::Closed))
-            .count(),
-        9
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn close_wakes_ten_blocked_tasks() {
-    let queue = DeltaFifo::<Item>::new();
-    let tasks: Vec<_> = (0..10)
-        .map(|_| {
-            let queue = queue.clone();
-            tokio::spawn(async move { queue.pop_async(|d, _| Ok::<_, Requeue<()>>(d.len())).await })
-        })
-        .collect();
-    tokio::task::yield_now().await;
-    queue.close();
-    for task in tasks {
-        let result = tokio::time::timeout(Duration::from_secs(10), task)
-            .await
-            .expect("woken")
-            .expect("no panic");
-        assert_eq!(result, Err(PopError::Closed));
-    }
 }
 
 // ---- model test -------------------------------------------------------------

@@ -1,0 +1,8 @@
+//! The behaviour every queue shares, run once per queue (`conformance::queue_cases`).
+
+use conformance::fixtures::Item;
+use conformance::queue_conformance;
+use store_core::{DeltaFifo, Fifo};
+
+queue_conformance!(fifo, Fifo<Item>);
+queue_conformance!(delta_fifo, DeltaFifo<Item>);
