@@ -270,10 +270,11 @@ impl<K: Hash + Eq + Clone, A, S> State<K, A, S> {
         }
     }
 
-    fn wake_async_waiters(&mut self) {
-        for (_, waker) in self.wakers.drain(..) {
-            waker.wake();
-        }
+    /// Takes the async waiters' wakers, to be woken once the lock is released (a
+    /// waker may run the woken task at once, on this thread, and it would then wait
+    /// for the lock this thread holds).
+    fn take_async_waiters(&mut self) -> Vec<(u64, Waker)> {
+        std::mem::take(&mut self.wakers)
     }
 }
 
@@ -314,9 +315,13 @@ impl<K: Hash + Eq + Clone, A, S> Queue<K, A, S> {
         {
             return;
         }
-        state.wake_async_waiters();
+        let wakers = state.take_async_waiters();
         let many = state.items.len() > 1 || state.closed;
         drop(state);
+        // Every waiter is woken after the lock is released.
+        for (_, waker) in wakers {
+            waker.wake();
+        }
         if many {
             self.cond.notify_all();
         } else {
