@@ -634,9 +634,24 @@ impl<T: Keyed + Send + Sync + 'static> DeltaFifo<T> {
         self.queue.read(|state| state.get(key).cloned())
     }
 
+    /// Whether `key` has deltas queued.
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        Q: Hash + Equivalent<T::Key> + ?Sized,
+    {
+        self.queue.read(|state| state.contains(key))
+    }
+
     /// The queued keys, in pop order.
     pub fn list_keys(&self) -> Vec<T::Key> {
         self.queue.read(|state| state.keys_in_order())
+    }
+
+    /// Copies of the deltas queued for every key, in no particular order (as
+    /// [`Fifo::list`](crate::Fifo::list)).
+    pub fn list(&self) -> Vec<Deltas<T>> {
+        self.queue
+            .read(|state| state.entries().map(|(_, deltas)| deltas.clone()).collect())
     }
 
     /// How many keys are queued.

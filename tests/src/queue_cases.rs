@@ -33,6 +33,10 @@ pub trait QueueUnderTest: Clone + Send + Sync + 'static {
     fn pop_key_async(&self) -> impl Future<Output = Popped> + Send;
     /// The queued keys, in pop order.
     fn keys(&self) -> Vec<u32>;
+    /// Whether `key` is queued.
+    fn queued(&self, key: u32) -> bool;
+    /// How many entries `list` gives.
+    fn listed(&self) -> usize;
 }
 
 impl QueueUnderTest for Fifo<Item> {
@@ -60,6 +64,12 @@ impl QueueUnderTest for Fifo<Item> {
     }
     fn keys(&self) -> Vec<u32> {
         self.list_keys()
+    }
+    fn queued(&self, key: u32) -> bool {
+        self.contains_key(&key)
+    }
+    fn listed(&self) -> usize {
+        self.list().len()
     }
 }
 
@@ -98,6 +108,25 @@ impl QueueUnderTest for DeltaFifo<Item> {
     fn keys(&self) -> Vec<u32> {
         self.list_keys()
     }
+    fn queued(&self, key: u32) -> bool {
+        self.contains_key(&key)
+    }
+    fn listed(&self) -> usize {
+        self.list().len()
+    }
+}
+
+/// `contains_key` and `list` see what is queued, and not what was popped.
+pub fn contains_key_and_list_see_the_queued_keys<Q: QueueUnderTest>() {
+    let queue = Q::fresh();
+    queue.write(item(1, 1));
+    queue.write(item(2, 1));
+    queue.write(item(1, 2));
+    assert!(queue.queued(1) && queue.queued(2) && !queue.queued(3));
+    assert_eq!(queue.listed(), 2);
+    assert_eq!(queue.pop_key(), Ok(1));
+    assert!(!queue.queued(1));
+    assert_eq!(queue.listed(), 1);
 }
 
 /// A popped key written again goes to the back; a queued one keeps its place.
@@ -234,6 +263,10 @@ macro_rules! queue_conformance {
             #[test]
             fn requeue_answers_the_error_and_puts_the_key_at_the_tail() {
                 cases::requeue_answers_the_error_and_puts_the_key_at_the_tail::<$queue>();
+            }
+            #[test]
+            fn contains_key_and_list_see_the_queued_keys() {
+                cases::contains_key_and_list_see_the_queued_keys::<$queue>();
             }
             #[test]
             fn closed_queue_drains_then_reports_closed() {
