@@ -32,7 +32,7 @@ fn through_fifo(items: u64) -> Duration {
         let queue = queue.clone();
         thread::spawn(move || {
             let mut sum = 0u64;
-            while let Ok(payload) = queue.pop(|job| Ok::<_, Requeue<()>>(job.payload)) {
+            while let Ok(payload) = queue.pop(|job, _| Ok::<_, Requeue<()>>(job.payload)) {
                 sum = sum.wrapping_add(payload);
             }
             sum

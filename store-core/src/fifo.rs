@@ -46,17 +46,17 @@ use crate::{Keyed, ResourceVersion};
 /// queue.add(Job { id: 1, attempt: 1 }); // same key: replaced in place
 /// assert_eq!(queue.len(), 2);
 ///
-/// let first = queue.pop(|job| Ok::<_, Requeue<String>>(job.attempt))?;
+/// let first = queue.pop(|job, _| Ok::<_, Requeue<String>>(job.attempt))?;
 /// assert_eq!(first, 1); // key 1 first, at its newest version
 ///
 /// // ask for a retry: the job goes to the back and pop returns the error
-/// let retried = queue.pop(|job| Err::<(), _>(Requeue(format!("job {} busy", job.id))));
+/// let retried = queue.pop(|job, _| Err::<(), _>(Requeue(format!("job {} busy", job.id))));
 /// assert_eq!(retried, Err(PopError::Requeued("job 2 busy".to_string())));
 /// assert_eq!(queue.list_keys(), [2]);
 ///
 /// queue.close();
-/// assert_eq!(queue.pop(|job| Ok::<_, Requeue<String>>(job.id))?, 2); // drains first
-/// assert_eq!(queue.pop(|job| Ok::<_, Requeue<String>>(job.id)), Err(PopError::Closed));
+/// assert_eq!(queue.pop(|job, _| Ok::<_, Requeue<String>>(job.id))?, 2); // drains first
+/// assert_eq!(queue.pop(|job, _| Ok::<_, Requeue<String>>(job.id)), Err(PopError::Closed));
 /// # Ok::<(), PopError<String>>(())
 /// ```
 pub struct Fifo<T: Keyed> {
@@ -154,12 +154,15 @@ impl<T: Keyed + Send + Sync + 'static> Fifo<T> {
     }
 
     /// Waits (blocking the thread) for an item, takes it out of the queue and runs
-    /// `process` on it. See the type's documentation for requeue and close.
+    /// `process` on it with whether it belongs to the first `replace` (the initial
+    /// list) — the closure shape of every queue here. See the type's documentation
+    /// for requeue and close.
     pub fn pop<R, E>(
         &self,
-        process: impl FnOnce(&Arc<T>) -> Result<R, Requeue<E>>,
+        process: impl FnOnce(&Arc<T>, bool) -> Result<R, Requeue<E>>,
     ) -> Result<R, PopError<E>> {
-        self.queue.pop(|obj, _| process(obj), keep_newer::<T>)
+        self.queue
+            .pop(|obj, initial| process(obj, initial), keep_newer::<T>)
     }
 
     /// Waits (without blocking a thread) for an item, takes it out of the queue and
@@ -167,19 +170,20 @@ impl<T: Keyed + Send + Sync + 'static> Fifo<T> {
     /// takes nothing from the queue.
     pub async fn pop_async<R, E>(
         &self,
-        process: impl FnOnce(&Arc<T>) -> Result<R, Requeue<E>>,
+        process: impl FnOnce(&Arc<T>, bool) -> Result<R, Requeue<E>>,
     ) -> Result<R, PopError<E>> {
         self.queue
-            .pop_async(|obj, _| process(obj), keep_newer::<T>)
+            .pop_async(|obj, initial| process(obj, initial), keep_newer::<T>)
             .await
     }
 
     /// Pops an item if one is queued, without waiting: `Ok(None)` when empty and open.
     pub fn try_pop<R, E>(
         &self,
-        process: impl FnOnce(&Arc<T>) -> Result<R, Requeue<E>>,
+        process: impl FnOnce(&Arc<T>, bool) -> Result<R, Requeue<E>>,
     ) -> Result<Option<R>, PopError<E>> {
-        self.queue.try_pop(|obj, _| process(obj), keep_newer::<T>)
+        self.queue
+            .try_pop(|obj, initial| process(obj, initial), keep_newer::<T>)
     }
 
     /// Closes the queue; see the type's documentation.

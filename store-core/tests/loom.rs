@@ -19,7 +19,7 @@ impl Keyed for Job {
 }
 
 fn pop(queue: &Fifo<Job>) -> Result<(u8, u8), PopError<()>> {
-    queue.pop(|job| Ok::<_, Requeue<()>>((job.0, job.1)))
+    queue.pop(|job, _| Ok::<_, Requeue<()>>((job.0, job.1)))
 }
 
 /// A popper blocked on an empty queue wakes for an add, and the add is not lost
@@ -104,18 +104,18 @@ fn a_key_is_processed_by_one_popper_at_a_time() {
         queue.add(Job(1, 1));
         let busy = Arc::new(AtomicBool::new(false));
         let (qa, ba) = (queue.clone(), Arc::clone(&busy));
-        let a = thread::spawn(move || qa.pop(|job| exclusive(&ba, job)).ok());
+        let a = thread::spawn(move || qa.pop(|job, _| exclusive(&ba, job)).ok());
         let (qb, bb) = (queue.clone(), Arc::clone(&busy));
         let b = thread::spawn(move || {
             qb.add(Job(1, 2));
-            qb.try_pop(|job| exclusive(&bb, job)).ok().flatten()
+            qb.try_pop(|job, _| exclusive(&bb, job)).ok().flatten()
         });
         let from_b = b.join().expect("b");
         // B may have taken the only entry (its add merged into the queued one): close,
         // so that A's blocking pop ends either way.
         queue.close();
         let mut processed = vec![a.join().expect("a"), from_b];
-        while let Ok(Some(version)) = queue.try_pop(|job| exclusive(&busy, job)) {
+        while let Ok(Some(version)) = queue.try_pop(|job, _| exclusive(&busy, job)) {
             processed.push(Some(version));
         }
         assert!(

@@ -50,17 +50,21 @@ impl QueueUnderTest for Fifo<Item> {
         Fifo::close(self);
     }
     fn pop_key(&self) -> Popped {
-        self.pop(|it| Ok(it.key))
+        self.pop(|it, _| Ok(it.key))
     }
     fn try_pop_key(&self) -> Result<Option<u32>, PopError<String>> {
-        self.try_pop(|it| Ok(it.key))
+        self.try_pop(|it, _| Ok(it.key))
     }
     fn pop_and_requeue(&self) -> Popped {
-        self.pop(|it| Err(Requeue(format!("busy {}", it.key))))
+        self.pop(|it, _| Err(Requeue(format!("busy {}", it.key))))
     }
     fn pop_key_async(&self) -> impl Future<Output = Popped> + Send {
         let queue = self.clone();
-        async move { queue.pop_async(|it| Ok::<_, Requeue<String>>(it.key)).await }
+        async move {
+            queue
+                .pop_async(|it, _| Ok::<_, Requeue<String>>(it.key))
+                .await
+        }
     }
     fn keys(&self) -> Vec<u32> {
         self.list_keys()

@@ -11,11 +11,11 @@ use store_core::{Cache, Fifo, PopError, Requeue, Store};
 type Popped = Result<(u32, u32), PopError<String>>;
 
 fn pop(queue: &Fifo<Item>) -> Popped {
-    queue.pop(|it| Ok((it.key, it.version)))
+    queue.pop(|it, _| Ok((it.key, it.version)))
 }
 
 fn try_pop(queue: &Fifo<Item>) -> Result<Option<(u32, u32)>, PopError<String>> {
-    queue.try_pop(|it| Ok((it.key, it.version)))
+    queue.try_pop(|it, _| Ok((it.key, it.version)))
 }
 
 #[test]
@@ -44,7 +44,7 @@ fn requeue_returns_the_inner_error_and_keeps_the_item_at_the_tail() {
     let queue = Fifo::new();
     queue.add(item(1, 1));
     queue.add(item(2, 1));
-    let result: Result<(), _> = queue.pop(|it| Err(Requeue(format!("busy {}", it.key))));
+    let result: Result<(), _> = queue.pop(|it, _| Err(Requeue(format!("busy {}", it.key))));
     assert_eq!(result, Err(PopError::Requeued("busy 1".to_owned())));
     assert_eq!(queue.list_keys(), [2, 1]);
     assert_eq!(queue.get(&1), Some(Arc::new(item(1, 1))));
@@ -55,7 +55,7 @@ fn requeue_never_overwrites_a_newer_version_added_meanwhile() {
     let queue = Fifo::new();
     queue.add(item(1, 1));
     let producer = queue.clone();
-    let result: Result<(), _> = queue.pop(|_| {
+    let result: Result<(), _> = queue.pop(|_, _| {
         producer.add(item(1, 2)); // a newer version arrives while processing
         Err(Requeue("retry".to_owned()))
     });
@@ -125,7 +125,7 @@ fn resync_skips_a_key_being_processed() {
     queue.add(item(1, 2));
     let resyncer = queue.clone();
     queue
-        .pop(|it| {
+        .pop(|it, _| {
             resyncer.resync(); // the known store still has version 1
             known
                 .add(Arc::clone(it))
@@ -181,7 +181,7 @@ fn has_synced_waits_for_processing_to_finish() {
     queue.replace([item(1, 1)].map(Arc::new), "1");
     let observer = queue.clone();
     let seen_inside = queue
-        .pop(|_| Ok::<_, Requeue<()>>(observer.has_synced()))
+        .pop(|_, _| Ok::<_, Requeue<()>>(observer.has_synced()))
         .expect("popped");
     assert!(
         !seen_inside,
@@ -196,7 +196,7 @@ fn a_panicking_closure_still_counts_as_popped() {
     queue.replace([item(1, 1)].map(Arc::new), "1");
     let panicking = queue.clone();
     let outcome = thread::spawn(move || {
-        let _: Result<(), PopError<()>> = panicking.pop(|_| panic!("handler bug"));
+        let _: Result<(), PopError<()>> = panicking.pop(|_, _| panic!("handler bug"));
     })
     .join();
     assert!(outcome.is_err());
@@ -214,7 +214,7 @@ fn a_key_is_processed_by_one_popper_at_a_time() {
     let first = {
         let queue = queue.clone();
         thread::spawn(move || {
-            queue.pop(|it| {
+            queue.pop(|it, _| {
                 inside_tx.send(()).ok();
                 release_rx.recv().ok();
                 Ok::<_, Requeue<()>>(it.version)
@@ -295,7 +295,7 @@ proptest! {
                     prop_assert_eq!(got, model.0.pop_front());
                 }
                 Op::PopRequeue => {
-                    let got = queue.try_pop(|it| Err::<(), _>(Requeue((it.key, it.version))));
+                    let got = queue.try_pop(|it, _| Err::<(), _>(Requeue((it.key, it.version))));
                     match model.0.pop_front() {
                         None => prop_assert_eq!(got, Ok(None)),
                         Some(front) => {
@@ -312,4 +312,18 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn the_pop_closure_is_told_which_items_came_with_the_first_replace() {
+    let queue = Fifo::new();
+    queue.replace(vec![Arc::new(item(1, 1)), Arc::new(item(2, 1))], "5");
+    queue.add(item(3, 1));
+    let mut seen = Vec::new();
+    while let Ok(Some(popped)) =
+        queue.try_pop(|it, initial| Ok::<_, Requeue<()>>((it.key, initial)))
+    {
+        seen.push(popped);
+    }
+    assert_eq!(seen, [(1, true), (2, true), (3, false)]);
 }

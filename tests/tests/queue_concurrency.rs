@@ -26,7 +26,7 @@ impl TestQueue for Fifo<Item> {
         self.add(item);
     }
     fn pop_one(&self) -> Option<(u32, u32)> {
-        self.pop(|it| Ok::<_, Requeue<()>>((it.key, it.version)))
+        self.pop(|it, _| Ok::<_, Requeue<()>>((it.key, it.version)))
             .ok()
     }
     fn close(&self) {

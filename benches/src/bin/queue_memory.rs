@@ -52,7 +52,7 @@ fn run(contender: &str) -> Option<(usize, u64)> {
             (0..UPDATES).for_each(|i| queue.add(update(i)));
             queue.close();
             let mut n = 0;
-            while queue.pop(|u| Ok::<_, Requeue<()>>(u.body[0])).is_ok() {
+            while queue.pop(|u, _| Ok::<_, Requeue<()>>(u.body[0])).is_ok() {
                 n += 1;
             }
             n
