@@ -169,6 +169,23 @@ pub fn closed_queue_drains_then_reports_closed<Q: QueueUnderTest>() {
     assert_eq!(queue.try_pop_key(), Err(PopError::Closed));
 }
 
+/// Ten poppers woken by a close after one write: one has the item, nine `Closed`.
+fn one_got_the_item_the_others_closed(results: &[Popped]) {
+    assert_eq!(
+        results.iter().filter(|r| **r == Ok(1)).count(),
+        1,
+        "{results:?}"
+    );
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| **r == Err(PopError::Closed))
+            .count(),
+        9,
+        "{results:?}"
+    );
+}
+
 /// Closing wakes every blocked thread: one gets the item, the others `Closed`.
 pub fn close_wakes_ten_blocked_threads<Q: QueueUnderTest>() {
     let queue = Q::fresh();
@@ -191,18 +208,7 @@ pub fn close_wakes_ten_blocked_threads<Q: QueueUnderTest>() {
                 .expect("every popper wakes")
         })
         .collect();
-    assert_eq!(
-        results.iter().filter(|r| **r == Ok(1)).count(),
-        1,
-        "{results:?}"
-    );
-    assert_eq!(
-        results
-            .iter()
-            .filter(|r| **r == Err(PopError::Closed))
-            .count(),
-        9
-    );
+    one_got_the_item_the_others_closed(&results);
 }
 
 /// Closing wakes every waiting task: one gets the item, the others `Closed`.
@@ -225,18 +231,7 @@ pub async fn close_wakes_ten_blocked_tasks<Q: QueueUnderTest>() {
             .expect("no panic");
         results.push(result);
     }
-    assert_eq!(
-        results.iter().filter(|r| **r == Ok(1)).count(),
-        1,
-        "{results:?}"
-    );
-    assert_eq!(
-        results
-            .iter()
-            .filter(|r| **r == Err(PopError::Closed))
-            .count(),
-        9
-    );
+    one_got_the_item_the_others_closed(&results);
 }
 
 /// An async pop dropped before anything arrived takes nothing.

@@ -234,16 +234,8 @@ async fn an_informers_handler_replay_equals_the_server() {
         Arc::clone(&replay),
     );
     let entry = |cm: &ConfigMap| {
-        (
-            (
-                cm.metadata.namespace.clone().unwrap_or_default(),
-                cm.metadata.name.clone().unwrap_or_default(),
-            ),
-            cm.data
-                .as_ref()
-                .and_then(|data| data.get("generation").cloned())
-                .unwrap_or_default(),
-        )
+        let (namespace, name, generation) = common::kube_row(cm);
+        ((namespace, name), generation)
     };
     informer.on_add(move |cm: &Arc<ConfigMap>, _| {
         let (key, generation) = entry(cm);

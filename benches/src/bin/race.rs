@@ -186,6 +186,15 @@ fn median_get(keys: &[(String, String)], mut get: impl FnMut(&str, &str) -> bool
     rounds[rounds.len() / 2]
 }
 
+/// At the end of the initial sync: its time, the peak RSS so far, the CPU time the
+/// churn phase starts from; the event count starts afresh.
+fn synced(started: Instant, events: &AtomicU64) -> (Duration, f64, f64) {
+    let sync = started.elapsed();
+    let rss = peak_rss_mib();
+    events.store(0, Ordering::Relaxed);
+    (sync, rss, cpu_seconds())
+}
+
 fn source(url: &str) -> KubeSource<ConfigMap> {
     KubeSource::from_config(kube::Config::new(url.parse().expect("a URL"))).expect("a client")
 }
@@ -233,10 +242,7 @@ async fn contend(
                 }
             });
             reader.wait_until_ready().await.expect("the watcher syncs");
-            sync = started.elapsed();
-            rss = peak_rss_mib();
-            cpu_before = cpu_seconds();
-            events.store(0, Ordering::Relaxed);
+            (sync, rss, cpu_before) = synced(started, &events);
             get = Box::new(move || {
                 median_get(&keys, |ns, name| {
                     reader.get(&KubeRef::new(name).within(ns)).is_some()
@@ -298,10 +304,7 @@ async fn contend(
                 .wait_until_synced()
                 .await
                 .expect("the reflector syncs");
-            sync = started.elapsed();
-            rss = peak_rss_mib();
-            cpu_before = cpu_seconds();
-            events.store(0, Ordering::Relaxed);
+            (sync, rss, cpu_before) = synced(started, &events);
             get = Box::new(move || {
                 median_get(&keys, |ns, name| {
                     cache.get(&ObjectRef::new(Some(ns), name)).is_some()
@@ -322,10 +325,7 @@ async fn contend(
                 .wait_until_synced()
                 .await
                 .expect("the informer syncs");
-            sync = started.elapsed();
-            rss = peak_rss_mib();
-            cpu_before = cpu_seconds();
-            events.store(0, Ordering::Relaxed);
+            (sync, rss, cpu_before) = synced(started, &events);
             let store = informer.store().clone();
             drop(running);
             get = Box::new(move || {

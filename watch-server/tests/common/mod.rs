@@ -282,23 +282,23 @@ pub fn source_content(server: &TestServer) -> Content {
         .collect()
 }
 
+/// `(namespace, name, data.generation)` of a k8s-openapi ConfigMap.
+pub fn kube_row(cm: &k8s_openapi::api::core::v1::ConfigMap) -> (String, String, String) {
+    (
+        cm.metadata.namespace.clone().unwrap_or_default(),
+        cm.metadata.name.clone().unwrap_or_default(),
+        cm.data
+            .as_ref()
+            .and_then(|data| data.get("generation").cloned())
+            .unwrap_or_default(),
+    )
+}
+
 /// What a client holds, as k8s-openapi ConfigMaps.
 pub fn kube_content<'a>(
     configmaps: impl IntoIterator<Item = &'a k8s_openapi::api::core::v1::ConfigMap>,
 ) -> Content {
-    configmaps
-        .into_iter()
-        .map(|cm| {
-            (
-                cm.metadata.namespace.clone().unwrap_or_default(),
-                cm.metadata.name.clone().unwrap_or_default(),
-                cm.data
-                    .as_ref()
-                    .and_then(|data| data.get("generation").cloned())
-                    .unwrap_or_default(),
-            )
-        })
-        .collect()
+    configmaps.into_iter().map(kube_row).collect()
 }
 
 /// Waits (up to 30 s) until `content` equals the source's; panics with the difference.
