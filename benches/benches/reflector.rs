@@ -89,7 +89,7 @@ fn reflector_burst<S: ReflectorStore<Obj> + Clone>(rt: &Runtime, store: S) -> Du
 fn informer_burst(rt: &Runtime) -> Duration {
     rt.block_on(async {
         let server = server();
-        let informer = Informer::new(server.clone());
+        let mut informer = Informer::builder(server.clone());
         let handled = Arc::new(AtomicU64::new(0));
         let counter = Arc::clone(&handled);
         let registration = informer.on_update(move |old, new| {
@@ -100,7 +100,7 @@ fn informer_burst(rt: &Runtime) -> Duration {
             );
         });
         let shutdown = CancellationToken::new();
-        let task = informer.start(shutdown.clone());
+        let (informer, task) = informer.start(shutdown.clone());
         informer.wait_until_synced().await.expect("synced");
         registration.caught_up().await.expect("synced");
         let start = Instant::now();
@@ -159,8 +159,7 @@ fn sync_once(rt: &Runtime, server: &MemoryServer<Obj>, store: &str) -> Duration 
                 task
             }
             _ => {
-                let informer = Informer::new(server.clone());
-                let task = informer.start(shutdown.clone());
+                let (informer, task) = Informer::builder(server.clone()).start(shutdown.clone());
                 informer.wait_until_synced().await.expect("synced");
                 task
             }

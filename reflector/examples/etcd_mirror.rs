@@ -34,7 +34,7 @@ use reflector::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use store_core::{DeletedObject, Keyed, ResourceVersion, Status, Store};
+use store_core::{DeletedObject, Keyed, ResourceVersion, Status};
 use tokio_util::sync::CancellationToken;
 
 /// A Kubernetes-shaped object: its key is `metadata.namespace`/`metadata.name`,
@@ -222,7 +222,7 @@ async fn run(args: Args) -> Result<(), Status> {
         total,
         listed,
     };
-    let informer = Informer::new(progress)
+    let mut informer = Informer::builder(progress)
         .with_config(ReflectorConfig::default())
         .on_error(|error| eprintln!("reflector: {error}"));
     let _registration = informer.add_handler(
@@ -242,7 +242,7 @@ async fn run(args: Args) -> Result<(), Status> {
     );
     let shutdown = CancellationToken::new();
     let started = Instant::now();
-    let running = informer.start(shutdown.clone());
+    let (informer, running) = informer.start(shutdown.clone());
 
     // Stop after `--duration`, or at Ctrl-C.
     tokio::spawn({

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reflector::{Informer, MemoryServer};
-use store_core::{Indexer, Keyed, ObjectRef, Status, Store, NAMESPACE_INDEX};
+use store_core::{Keyed, ObjectRef, Status, NAMESPACE_INDEX};
 use tokio_util::sync::CancellationToken;
 
 /// A ConfigMap-shaped object: the key comes from `metadata.namespace` and
@@ -68,8 +68,9 @@ async fn main() {
         }
     }
 
-    // 2. The informer: reflector -> DeltaFifo -> ShardedCache -> handlers.
-    let informer = Informer::new(server.clone());
+    // 2. The informer: reflector -> OrderedFifo -> ShardedCache -> handlers, every
+    //    change in the order the source made it.
+    let mut informer = Informer::builder(server.clone());
     let counts = Arc::new(Counts::default());
     let (a, u, d) = (
         Arc::clone(&counts),
@@ -89,7 +90,7 @@ async fn main() {
     let registration = informer.add_handler(handler);
     let shutdown = CancellationToken::new();
     let started = Instant::now();
-    let running = informer.start(shutdown.clone());
+    let (informer, running) = informer.start(shutdown.clone());
     // Both end with an error instead of hanging if the informer stops first.
     if let Err(error) = registration.caught_up().await {
         eprintln!("the informer {error}");

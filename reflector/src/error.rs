@@ -61,7 +61,7 @@ pub enum ReflectorError {
         message: String,
     },
     /// An informer's transform panicked on an object; that object was skipped (see
-    /// [`Informer::with_transform`](crate::Informer::with_transform)) and the
+    /// [`InformerBuilder::with_transform`](crate::InformerBuilder::with_transform)) and the
     /// informer went on.
     #[error("transform panicked on object {key}: {message}")]
     TransformPanicked {
@@ -81,6 +81,12 @@ pub enum ReflectorError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 #[error("stopped before its first sync")]
 pub struct StoppedBeforeSync;
+
+/// What [`Informer::add_handler`](crate::Informer::add_handler) answers once the
+/// informer has stopped: no event would ever reach the handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("the informer has stopped: no event would reach this handler")]
+pub struct InformerStopped;
 
 #[cfg(test)]
 mod tests {

@@ -43,9 +43,8 @@
 //! .await?;
 //! source.writer().put(&ConfigMap { namespace: "web".into(), name: "a".into(), data: "x".into() }).await?;
 //!
-//! let informer = Informer::new(source);
 //! let shutdown = CancellationToken::new();
-//! let running = informer.start(shutdown.clone());
+//! let (informer, running) = Informer::builder(source).start(shutdown.clone());
 //! informer.wait_until_synced().await;
 //! println!("{} config maps", informer.store().len());
 //! shutdown.cancel();

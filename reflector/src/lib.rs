@@ -20,10 +20,10 @@
 //! let server = MemoryServer::new();
 //! server.create(Pod { namespace: "web".into(), name: "a".into(), node: "n1".into() }).unwrap();
 //!
-//! let informer = Informer::new(server.clone());
-//! informer.on_add(|pod: &Arc<Pod>, initial| println!("added {} (initial list: {initial})", pod.name));
+//! let mut builder = Informer::builder(server.clone());
+//! builder.on_add(|pod: &Arc<Pod>, initial| println!("added {} (initial list: {initial})", pod.name));
 //! let shutdown = CancellationToken::new();
-//! let running = informer.start(shutdown.clone());
+//! let (informer, running) = builder.start(shutdown.clone());
 //! informer.wait_until_synced().await;
 //! assert_eq!(informer.store().len(), 1);
 //! shutdown.cancel();
@@ -63,10 +63,13 @@ pub mod reflector;
 pub mod reflector_store;
 
 pub use backoff::BackoffConfig;
-pub use error::{ReflectorError, StoppedBeforeSync};
+pub use error::{InformerStopped, ReflectorError, StoppedBeforeSync};
 #[cfg(feature = "etcd")]
 pub use etcd::{EtcdConfig, EtcdSource, EtcdWriter};
-pub use informer::{EventHandler, Handler, HandlerRegistration, Informer};
+pub use informer::{
+    CacheReader, EventHandler, Handler, HandlerRegistration, Informer, InformerBuilder,
+    InformerMetrics,
+};
 #[cfg(feature = "kube")]
 pub use kubernetes::KubeSource;
 pub use lister_watcher::{List, ListOptions, ListerWatcher, WatchEvent, WatchOptions, WatchStream};

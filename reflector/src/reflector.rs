@@ -4,7 +4,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::RangeInclusive;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -97,6 +97,10 @@ struct SyncState {
 struct Shared {
     state: watch::Sender<SyncState>,
     last_sync_resource_version: Mutex<Option<ResourceVersion>>,
+    /// Lists written to the store (the first one included).
+    lists: AtomicU64,
+    /// Watches opened (each watch after the first is a restart).
+    watches: AtomicU64,
 }
 
 /// Marks the reflector stopped when it goes away: its `run` future ended or was
@@ -151,6 +155,22 @@ impl ReflectorHandle {
     /// next watch starts.
     pub fn last_sync_resource_version(&self) -> Option<ResourceVersion> {
         self.shared.last_sync_resource_version.lock().clone()
+    }
+
+    /// How many times the reflector listed again after its first list (each one
+    /// also counts in the `reflector_relists_total` counter of the `metrics` facade,
+    /// labelled with the reflector's name).
+    pub fn relists(&self) -> u64 {
+        self.shared.lists.load(Ordering::Relaxed).saturating_sub(1)
+    }
+
+    /// How many times the reflector opened a watch again after its first
+    /// (`reflector_watch_restarts_total`).
+    pub fn watch_restarts(&self) -> u64 {
+        self.shared
+            .watches
+            .load(Ordering::Relaxed)
+            .saturating_sub(1)
     }
 }
 
@@ -308,6 +328,8 @@ where
         let shared = Arc::new(Shared {
             state,
             last_sync_resource_version: Mutex::new(None),
+            lists: AtomicU64::new(0),
+            watches: AtomicU64::new(0),
         });
         Reflector {
             source,
@@ -436,6 +458,10 @@ where
                 continue 'relist;
             }
             tracing::debug!(resource_version = %listed_version, count, "listed");
+            if self.shared.lists.fetch_add(1, Ordering::Relaxed) > 0 {
+                metrics::counter!("reflector_relists_total", "name" => self.name.clone())
+                    .increment(1);
+            }
             self.set_last_synced(listed_version);
             list_from = ListFrom::LastSynced;
             self.shared.state.send_modify(|state| state.synced = true);
@@ -493,6 +519,10 @@ where
         opened: Option<WatchStream<T>>,
     ) -> Option<Next> {
         let started = Instant::now();
+        if self.shared.watches.fetch_add(1, Ordering::Relaxed) > 0 {
+            metrics::counter!("reflector_watch_restarts_total", "name" => self.name.clone())
+                .increment(1);
+        }
         let watch = match opened {
             Some(stream) => Ok(stream),
             None => {

@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use store_core::{Cache, DeltaFifo, Error, Fifo, Keyed, ResourceVersion, ShardedCache, Store};
+use store_core::{
+    Cache, DeletedObject, Delta, DeltaFifo, Error, Fifo, Keyed, OrderedFifo, ResourceVersion,
+    ShardedCache, Store,
+};
 
 /// One change a reflector hands to its store.
 #[derive(Debug)]
@@ -22,8 +25,8 @@ pub enum Change<T> {
 
 /// A destination a [`Reflector`](crate::Reflector) keeps in sync with its source.
 ///
-/// Implemented for [`Cache`], [`ShardedCache`] (the caches take the changes), [`Fifo`]
-/// and [`DeltaFifo`] (the queues hand them on to a consumer). Implement it to reflect
+/// Implemented for [`Cache`], [`ShardedCache`] (the caches take the changes), [`Fifo`],
+/// [`DeltaFifo`] and [`OrderedFifo`] (the queues hand them on to a consumer). Implement it to reflect
 /// into anything else; a change must be applied in the order given.
 ///
 /// ```
@@ -96,7 +99,7 @@ impl<T: Keyed + Send + Sync + 'static> ReflectorStore<T> for Fifo<T> {
         match change {
             Change::Added(obj) | Change::Modified(obj) => self.add(obj),
             Change::Deleted(obj) => {
-                self.delete(&obj.key());
+                self.delete(obj);
             }
             Change::Replaced(items, rv) => self.replace(items, rv),
             Change::Resync => self.resync(),
@@ -118,6 +121,39 @@ impl<T: Keyed + Send + Sync + 'static> ReflectorStore<T> for DeltaFifo<T> {
         }
         Ok(())
     }
+}
+
+/// Every change becomes its own entry, with the version of the watch event that made
+/// it; bookmarks are queued when the queue [emits them](OrderedFifo::emit_bookmarks).
+impl<T: Keyed + Send + Sync + 'static> ReflectorStore<T> for OrderedFifo<T> {
+    fn apply(&self, change: Change<T>) -> Result<(), Error> {
+        apply_to_ordered(self, change, None);
+        Ok(())
+    }
+
+    fn apply_at(&self, change: Change<T>, resource_version: &ResourceVersion) -> Result<(), Error> {
+        apply_to_ordered(self, change, Some(resource_version));
+        Ok(())
+    }
+
+    fn bookmark(&self, resource_version: &ResourceVersion) {
+        OrderedFifo::bookmark(self, resource_version.clone());
+    }
+}
+
+fn apply_to_ordered<T: Keyed + Send + Sync + 'static>(
+    queue: &OrderedFifo<T>,
+    change: Change<T>,
+    rv: Option<&ResourceVersion>,
+) {
+    let delta = match change {
+        Change::Added(obj) => Delta::Added(obj),
+        Change::Modified(obj) => Delta::Updated(obj),
+        Change::Deleted(obj) => Delta::Deleted(DeletedObject::Final(obj)),
+        Change::Replaced(items, rv) => return queue.replace(items, rv),
+        Change::Resync => return queue.resync(),
+    };
+    queue.push(delta, rv.cloned());
 }
 
 impl<T: Keyed, S: ReflectorStore<T>> ReflectorStore<T> for Arc<S> {

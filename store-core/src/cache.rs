@@ -9,7 +9,7 @@ use hashbrown::{HashMap, HashSet};
 use parking_lot::RwLock;
 
 use crate::index::{guarded_values, reindex, IndexDef, Indexer};
-use crate::store::{Removed, Store};
+use crate::store::{Removed, Store, Write};
 use crate::{Error, Keyed, ResourceVersion};
 
 type Postings<K> = HashMap<String, HashSet<K>>;
@@ -143,25 +143,10 @@ impl<T: Keyed> Inner<T> {
             .collect()
     }
 
-    fn remove<Q>(&mut self, key: &Q) -> Option<Arc<T>>
-    where
-        Q: Hash + Equivalent<T::Key> + ?Sized,
-    {
-        let (key, old) = self.items.remove_entry(key)?;
-        for index in &mut self.indexes {
-            let old_values = guarded_values(&index.def, &old, &key);
-            reindex(&mut index.postings, &key, Some(old_values), &[]);
-        }
-        Some(old)
-    }
-}
-
-impl<T: Keyed + Send + Sync + 'static> Store<T> for Cache<T> {
-    fn add(&self, obj: impl Into<Arc<T>>) -> Result<Option<Arc<T>>, Error> {
-        let obj = obj.into();
+    /// Inserts or replaces `obj`, keeping every index in step.
+    fn upsert(&mut self, obj: Arc<T>) -> Result<Option<Arc<T>>, Error> {
         let key = obj.key();
-        let mut guard = self.inner.write();
-        let Inner { items, indexes, .. } = &mut *guard;
+        let Inner { items, indexes, .. } = self;
         if indexes.is_empty() {
             return Ok(items.insert(key, obj));
         }
@@ -202,6 +187,36 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for Cache<T> {
                 Ok(items.insert(key, obj))
             }
         }
+    }
+
+    fn remove<Q>(&mut self, key: &Q) -> Option<Arc<T>>
+    where
+        Q: Hash + Equivalent<T::Key> + ?Sized,
+    {
+        let (key, old) = self.items.remove_entry(key)?;
+        for index in &mut self.indexes {
+            let old_values = guarded_values(&index.def, &old, &key);
+            reindex(&mut index.postings, &key, Some(old_values), &[]);
+        }
+        Some(old)
+    }
+}
+
+impl<T: Keyed + Send + Sync + 'static> Store<T> for Cache<T> {
+    fn add(&self, obj: impl Into<Arc<T>>) -> Result<Option<Arc<T>>, Error> {
+        self.inner.write().upsert(obj.into())
+    }
+
+    /// The whole batch under one write lock: a reader sees none of it or all of it.
+    fn apply_batch(&self, writes: Vec<Write<T>>) -> Vec<Result<Option<Arc<T>>, Error>> {
+        let mut inner = self.inner.write();
+        writes
+            .into_iter()
+            .map(|write| match write {
+                Write::Upsert(obj) => inner.upsert(obj),
+                Write::Delete(key) => Ok(inner.remove(&key)),
+            })
+            .collect()
     }
 
     fn delete<Q>(&self, key: &Q) -> Option<Arc<T>>

@@ -1,12 +1,9 @@
 //! [`DeltaFifo`]: a queue of every change per key, with typed tombstones.
 
 use std::fmt;
-use std::hash::Hash;
 use std::sync::Arc;
 
-use equivalent::Equivalent;
-
-use crate::queue::{PopError, Queue, Requeue};
+use crate::queue::{common_queue_methods, keyed_queue_methods, PopError, Queue, Requeue, State};
 use crate::{Keyed, ResourceVersion, Store};
 
 /// How an object left: its final state, or — when the deletion was inferred from a
@@ -415,17 +412,20 @@ fn outcome_of<T: Keyed>(deltas: &Deltas<T>) -> Outcome<T> {
 /// assert_eq!(tombstone.kinds(), [DeltaKind::Deleted]);
 /// ```
 pub struct DeltaFifo<T: Keyed> {
-    queue: Arc<Queue<T::Key, Deltas<T>, Outcome<T>>>,
+    queue: Arc<Queue<DeltaState<T>>>,
     known: Option<Arc<dyn KnownObjects<T>>>,
     emit_sync_on_replace: bool,
 }
+
+/// The keyed queue state behind a [`DeltaFifo`].
+type DeltaState<T> = State<<T as Keyed>::Key, Deltas<T>, Outcome<T>>;
 
 impl<T: Keyed + Send + Sync + 'static> DeltaFifo<T> {
     /// An empty queue without known objects: deletions of keys that are not queued are
     /// dropped, and `resync` does nothing.
     pub fn new() -> Self {
         DeltaFifo {
-            queue: Arc::new(Queue::new(outcome_of::<T>)),
+            queue: Arc::new(Queue::keyed(outcome_of::<T>)),
             known: None,
             emit_sync_on_replace: false,
         }
@@ -610,66 +610,11 @@ impl<T: Keyed + Send + Sync + 'static> DeltaFifo<T> {
         self.queue.try_pop(process, requeue_in_front::<T>)
     }
 
-    /// Closes the queue: every waiter wakes, drains what remains, then gets
-    /// [`PopError::Closed`].
-    pub fn close(&self) {
-        self.queue.close();
-    }
-
-    /// Whether [`close`](DeltaFifo::close) was called.
-    pub fn is_closed(&self) -> bool {
-        self.queue.is_closed()
-    }
-
-    /// See the type's documentation.
-    pub fn has_synced(&self) -> bool {
-        self.queue.has_synced()
-    }
-
-    /// A copy of the deltas queued for `key`.
-    pub fn get<Q>(&self, key: &Q) -> Option<Deltas<T>>
-    where
-        Q: Hash + Equivalent<T::Key> + ?Sized,
-    {
-        self.queue.read(|state| state.get(key).cloned())
-    }
-
-    /// Whether `key` has deltas queued.
-    pub fn contains_key<Q>(&self, key: &Q) -> bool
-    where
-        Q: Hash + Equivalent<T::Key> + ?Sized,
-    {
-        self.queue.read(|state| state.contains(key))
-    }
-
-    /// The queued keys, in pop order.
-    pub fn list_keys(&self) -> Vec<T::Key> {
-        self.queue.read(|state| state.keys_in_order())
-    }
-
-    /// Copies of the deltas queued for every key, in no particular order (as
-    /// [`Fifo::list`](crate::Fifo::list)).
-    pub fn list(&self) -> Vec<Deltas<T>> {
-        self.queue
-            .read(|state| state.entries().map(|(_, deltas)| deltas.clone()).collect())
-    }
-
-    /// How many keys are queued.
-    pub fn len(&self) -> usize {
-        self.queue.len()
-    }
-
-    /// Whether nothing is queued.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
+    common_queue_methods!("keys");
+    keyed_queue_methods!(Deltas<T>);
 }
 
-fn append<T: Keyed>(
-    state: &mut crate::queue::State<T::Key, Deltas<T>, Outcome<T>>,
-    key: T::Key,
-    delta: Delta<T>,
-) {
+fn append<T: Keyed>(state: &mut DeltaState<T>, key: T::Key, delta: Delta<T>) {
     match state.get_mut(&key) {
         Some(deltas) => deltas.push(delta),
         None => state.push_back(key, Deltas(vec![delta])),
@@ -698,9 +643,7 @@ impl<T: Keyed> Clone for DeltaFifo<T> {
 
 impl<T: Keyed> fmt::Debug for DeltaFifo<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (len, closed, synced) = self
-            .queue
-            .read(|state| (state.len(), state.is_closed(), state.has_synced()));
+        let (len, closed, synced) = self.queue.summary();
         f.debug_struct("DeltaFifo")
             .field("len", &len)
             .field("closed", &closed)

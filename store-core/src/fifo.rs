@@ -1,13 +1,10 @@
 //! [`Fifo`]: a queue holding the latest object per key.
 
 use std::fmt;
-use std::hash::Hash;
 use std::sync::Arc;
 
-use equivalent::Equivalent;
-
 use crate::delta_fifo::KnownObjects;
-use crate::queue::{PopError, Queue, Requeue};
+use crate::queue::{common_queue_methods, keyed_queue_methods, PopError, Queue, Requeue, State};
 use crate::{Keyed, ResourceVersion};
 
 /// A first-in, first-out queue of the latest object per key: client-go's `FIFO`.
@@ -60,15 +57,18 @@ use crate::{Keyed, ResourceVersion};
 /// # Ok::<(), PopError<String>>(())
 /// ```
 pub struct Fifo<T: Keyed> {
-    queue: Arc<Queue<T::Key, Arc<T>, ()>>,
+    queue: Arc<Queue<FifoState<T>>>,
     known: Option<Arc<dyn KnownObjects<T>>>,
 }
+
+/// The keyed queue state behind a [`Fifo`].
+type FifoState<T> = State<<T as Keyed>::Key, Arc<T>, ()>;
 
 impl<T: Keyed + Send + Sync + 'static> Fifo<T> {
     /// An empty, open queue.
     pub fn new() -> Self {
         Fifo {
-            queue: Arc::new(Queue::new(|_| ())),
+            queue: Arc::new(Queue::keyed(|_| ())),
             known: None,
         }
     }
@@ -77,7 +77,7 @@ impl<T: Keyed + Send + Sync + 'static> Fifo<T> {
     /// (typically the store the consumer fills).
     pub fn with_known_objects(known: impl KnownObjects<T> + 'static) -> Self {
         Fifo {
-            queue: Arc::new(Queue::new(|_| ())),
+            queue: Arc::new(Queue::keyed(|_| ())),
             known: Some(Arc::new(known)),
         }
     }
@@ -98,14 +98,15 @@ impl<T: Keyed + Send + Sync + 'static> Fifo<T> {
         self.add(obj);
     }
 
-    /// Takes the key out of the queue; returns the object that was queued.
-    pub fn delete<Q>(&self, key: &Q) -> Option<Arc<T>>
-    where
-        Q: Hash + Equivalent<T::Key> + ?Sized,
-    {
+    /// A deletion: takes the object's key out of the queue (the consumer never sees
+    /// the key's queued version). Returns whether the key was queued. Takes the object,
+    /// as every queue's `delete` does (a [`DeltaFifo`](crate::DeltaFifo) and an
+    /// [`OrderedFifo`](crate::OrderedFifo) queue its final state).
+    pub fn delete(&self, obj: impl Into<Arc<T>>) -> bool {
+        let key = obj.into().key();
         self.queue.write(|state| {
             state.mark_populated();
-            state.remove(key)
+            state.remove(&key).is_some()
         })
     }
 
@@ -186,57 +187,8 @@ impl<T: Keyed + Send + Sync + 'static> Fifo<T> {
             .try_pop(|obj, initial| process(obj, initial), keep_newer::<T>)
     }
 
-    /// Closes the queue; see the type's documentation.
-    pub fn close(&self) {
-        self.queue.close();
-    }
-
-    /// Whether [`close`](Fifo::close) was called.
-    pub fn is_closed(&self) -> bool {
-        self.queue.is_closed()
-    }
-
-    /// See the type's documentation.
-    pub fn has_synced(&self) -> bool {
-        self.queue.has_synced()
-    }
-
-    /// The queued object of `key`, if queued.
-    pub fn get<Q>(&self, key: &Q) -> Option<Arc<T>>
-    where
-        Q: Hash + Equivalent<T::Key> + ?Sized,
-    {
-        self.queue.read(|state| state.get(key).cloned())
-    }
-
-    /// Whether `key` is queued.
-    pub fn contains_key<Q>(&self, key: &Q) -> bool
-    where
-        Q: Hash + Equivalent<T::Key> + ?Sized,
-    {
-        self.queue.read(|state| state.contains(key))
-    }
-
-    /// The queued keys, in pop order.
-    pub fn list_keys(&self) -> Vec<T::Key> {
-        self.queue.read(|state| state.keys_in_order())
-    }
-
-    /// The queued objects, in no particular order.
-    pub fn list(&self) -> Vec<Arc<T>> {
-        self.queue
-            .read(|state| state.entries().map(|(_, obj)| Arc::clone(obj)).collect())
-    }
-
-    /// How many keys are queued.
-    pub fn len(&self) -> usize {
-        self.queue.len()
-    }
-
-    /// Whether nothing is queued.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
+    common_queue_methods!("keys");
+    keyed_queue_methods!(Arc<T>);
 }
 
 /// A requeued object loses to a newer one queued while it was processed.
@@ -259,9 +211,7 @@ impl<T: Keyed> Clone for Fifo<T> {
 
 impl<T: Keyed> fmt::Debug for Fifo<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (len, closed, synced) = self
-            .queue
-            .read(|state| (state.len(), state.is_closed(), state.has_synced()));
+        let (len, closed, synced) = self.queue.summary();
         f.debug_struct("Fifo")
             .field("len", &len)
             .field("closed", &closed)

@@ -70,6 +70,28 @@ pub trait Keyed {
     /// The key of this object. Never fails, never panics.
     fn key(&self) -> Self::Key;
 
+    /// The object's resource version, if its type carries one (Kubernetes'
+    /// `metadata.resourceVersion`). An informer compares the cached and the relisted
+    /// versions of an object with it: equal means unchanged, delivered as an update only
+    /// to handlers whose resync is due (client-go). The default, `None`, makes every
+    /// relisted object count as changed; k8s-openapi resources (feature `k8s-openapi`)
+    /// give theirs.
+    ///
+    /// ```
+    /// use store_core::Keyed;
+    ///
+    /// struct Lease { name: String, rv: String }
+    /// impl Keyed for Lease {
+    ///     type Key = String;
+    ///     fn key(&self) -> String { self.name.clone() }
+    ///     fn resource_version(&self) -> Option<&str> { Some(&self.rv) }
+    /// }
+    /// assert_eq!(Lease { name: "a".into(), rv: "7".into() }.resource_version(), Some("7"));
+    /// ```
+    fn resource_version(&self) -> Option<&str> {
+        None
+    }
+
     /// The secondary indexes every store of this type starts with.
     ///
     /// The default gives a [`namespace index`](crate::NAMESPACE_INDEX) when `Key` is

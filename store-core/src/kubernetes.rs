@@ -123,6 +123,10 @@ where
     {
         <K::Scope as ScopeKey>::indexes::<Self>()
     }
+
+    fn resource_version(&self) -> Option<&str> {
+        self.metadata().resource_version.as_deref()
+    }
 }
 
 #[cfg(feature = "kube")]

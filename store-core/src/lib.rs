@@ -41,9 +41,20 @@
 //! - [`store`]: the [`Store`] contract; [`cache`] and [`sharded`] its two backends,
 //!   [`Cache`] (one lock, fully consistent) and [`ShardedCache`] (DashMap shards).
 //! - [`index`]: [`Indexer`], [`IndexDef`] and [`IndexValues`]: typed secondary indexes.
-//! - [`fifo`] and [`delta_fifo`]: the queues — [`Fifo`] (latest object per key) and
-//!   [`DeltaFifo`] (every change per key, typed tombstones [`DeletedObject`]); [`queue`]
-//!   holds what they share ([`Requeue`], [`PopError`]).
+//! - [`fifo`], [`delta_fifo`] and [`ordered_fifo`]: the queues — [`Fifo`] (latest
+//!   object per key), [`DeltaFifo`] (every change per key, coalesced under the key's
+//!   place, typed tombstones [`DeletedObject`]) and [`OrderedFifo`] (every change in
+//!   arrival order across keys: client-go's `RealFIFO`, what informers run on);
+//!   [`queue`] holds what they share ([`Requeue`], [`PopError`]).
+//!
+//! ### Which queue
+//!
+//! Pick [`OrderedFifo`] when a consumer must see changes in the order the source made
+//! them (an informer, anything that correlates keys), or wants atomic relists and
+//! batches. Pick [`DeltaFifo`] when per-key coalescing matters more than order: a slow
+//! consumer then sees one batch of changes per key, in the key's first-arrival place,
+//! and memory is bounded by the number of keys. Pick [`Fifo`] for work queues where only
+//! the latest version of a key is worth processing.
 //! - [`resource_version`]: [`ResourceVersion`], the opaque version of a source's state.
 //! - [`status`]: [`Status`], the typed, wire-compatible Kubernetes error.
 //! - [`error`]: [`Error`], what this crate's operations report.
@@ -68,6 +79,7 @@ pub mod index;
 pub mod keyed;
 #[cfg(feature = "k8s-openapi")]
 pub mod kubernetes;
+pub mod ordered_fifo;
 pub mod queue;
 pub mod resource_version;
 pub mod sharded;
@@ -81,13 +93,14 @@ pub use error::Error;
 pub use fifo::Fifo;
 pub use index::{IndexDef, IndexValues, Indexer, NAMESPACE_INDEX};
 pub use keyed::{validate_string_key, Keyed, ObjectName, ObjectRef};
+pub use ordered_fifo::{Batch, OrderedEvent, OrderedFifo};
 pub use queue::{PopError, Requeue};
 pub use resource_version::ResourceVersion;
 pub use sharded::ShardedCache;
 pub use status::{
     CauseType, ListMeta, Status, StatusCause, StatusDetails, StatusReason, StatusSummary,
 };
-pub use store::{Removed, Store};
+pub use store::{Removed, Store, Write};
 
 /// The derive: `#[derive(Keyed)]` (see [`Keyed`]).
 #[cfg(feature = "derive")]

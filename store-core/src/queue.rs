@@ -71,20 +71,15 @@ pub(crate) struct State<K, A, S> {
     parked: HashMap<K, u64>,
     next_seq: u64,
     stale: usize,
-    closed: bool,
     populated: bool,
     /// Entries with a seq below this belong to the first `replace`.
     initial_boundary: u64,
     initial_remaining: usize,
-    wakers: Vec<(u64, Waker)>,
-    next_waiter: u64,
-    /// Threads blocked on the condition variable: a write with none to wake (and no
-    /// task waiting) skips the notification entirely.
-    sleepers: usize,
+    summarize: fn(&A) -> S,
 }
 
 impl<K: Hash + Eq + Clone, A, S> State<K, A, S> {
-    fn new() -> Self {
+    fn new(summarize: fn(&A) -> S) -> Self {
         State {
             items: HashMap::new(),
             order: VecDeque::new(),
@@ -92,18 +87,11 @@ impl<K: Hash + Eq + Clone, A, S> State<K, A, S> {
             parked: HashMap::new(),
             next_seq: 0,
             stale: 0,
-            closed: false,
             populated: false,
             initial_boundary: 0,
             initial_remaining: 0,
-            wakers: Vec::new(),
-            next_waiter: 0,
-            sleepers: 0,
+            summarize,
         }
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.items.len()
     }
 
     pub(crate) fn get<Q>(&self, key: &Q) -> Option<&A>
@@ -230,11 +218,8 @@ impl<K: Hash + Eq + Clone, A, S> State<K, A, S> {
         self.populated && self.initial_remaining == 0
     }
 
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed
-    }
-
-    fn take_front(&mut self, summarize: fn(&A) -> S) -> Option<Taken<K, A>> {
+    fn take_front(&mut self) -> Option<Taken<K, A>> {
+        let summarize = self.summarize;
         while let Some((key, seq)) = self.order.pop_front() {
             if !self.is_live(&key, seq) {
                 self.stale = self.stale.saturating_sub(1);
@@ -269,56 +254,109 @@ impl<K: Hash + Eq + Clone, A, S> State<K, A, S> {
             }
         }
     }
+}
 
-    /// Takes the async waiters' wakers, to be woken once the lock is released (a
-    /// waker may run the woken task at once, on this thread, and it would then wait
-    /// for the lock this thread holds).
-    fn take_async_waiters(&mut self) -> Vec<(u64, Waker)> {
-        std::mem::take(&mut self.wakers)
+impl<K: Hash + Eq + Clone, A, S> Core for State<K, A, S> {
+    type Taken = Taken<K, A>;
+
+    fn take(&mut self, _max: usize) -> Option<Taken<K, A>> {
+        self.take_front()
+    }
+
+    fn queued(&self) -> usize {
+        self.items.len()
+    }
+
+    fn has_synced(&self) -> bool {
+        State::has_synced(self)
     }
 }
 
-/// The lock, the condition variable and the wake-up protocol around [`State`].
-pub(crate) struct Queue<K, A, S> {
-    state: Mutex<State<K, A, S>>,
-    cond: Condvar,
-    summarize: fn(&A) -> S,
+/// What a queue's data gives the shared wake-up protocol: something to take, and how
+/// much is queued. [`State`] (one entry per key) and the ordered log of
+/// [`OrderedFifo`](crate::OrderedFifo) are the two.
+pub(crate) trait Core {
+    /// What one take hands out (an item, or a batch of up to `max` entries).
+    type Taken;
+    /// Takes what is next, if anything can be taken now.
+    fn take(&mut self, max: usize) -> Option<Self::Taken>;
+    /// How many entries are queued (taken ones excluded).
+    fn queued(&self) -> usize;
+    /// Whether the first `replace` (or an earlier write) has been fully processed.
+    fn has_synced(&self) -> bool;
 }
 
-impl<K: Hash + Eq + Clone, A, S> Queue<K, A, S> {
-    /// An empty queue; `summarize` gives what `in_flight` keeps of a popped item.
-    pub(crate) fn new(summarize: fn(&A) -> S) -> Self {
+/// A queue's data with the waiting side of the protocol, under one lock.
+pub(crate) struct Guarded<C> {
+    core: C,
+    closed: bool,
+    wakers: Vec<(u64, Waker)>,
+    next_waiter: u64,
+    /// Threads blocked on the condition variable: a write with none to wake (and no
+    /// task waiting) skips the notification entirely.
+    sleepers: usize,
+}
+
+impl<C: Core> Guarded<C> {
+    fn drained(&self) -> bool {
+        self.closed && self.core.queued() == 0
+    }
+}
+
+/// The lock, the condition variable and the wake-up protocol around a [`Core`]: the
+/// blocking, non-blocking and async takes, close, and wake-ups sent after the lock is
+/// released.
+pub(crate) struct Queue<C> {
+    state: Mutex<Guarded<C>>,
+    cond: Condvar,
+}
+
+impl<K: Hash + Eq + Clone, A, S> Queue<State<K, A, S>> {
+    /// An empty keyed queue; `summarize` gives what `in_flight` keeps of a popped item.
+    pub(crate) fn keyed(summarize: fn(&A) -> S) -> Self {
+        Queue::new(State::new(summarize))
+    }
+}
+
+impl<C: Core> Queue<C> {
+    /// A queue around `core`, open.
+    pub(crate) fn new(core: C) -> Self {
         Queue {
-            state: Mutex::new(State::new()),
+            state: Mutex::new(Guarded {
+                core,
+                closed: false,
+                wakers: Vec::new(),
+                next_waiter: 0,
+                sleepers: 0,
+            }),
             cond: Condvar::new(),
-            summarize,
         }
     }
 
-    /// Reads the state under the lock.
-    pub(crate) fn read<R>(&self, f: impl FnOnce(&State<K, A, S>) -> R) -> R {
-        f(&self.state.lock())
+    /// Reads the data under the lock.
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&C) -> R) -> R {
+        f(&self.state.lock().core)
     }
 
-    /// Changes the state under the lock, then wakes waiters if there is something
-    /// to pop.
-    pub(crate) fn write<R>(&self, f: impl FnOnce(&mut State<K, A, S>) -> R) -> R {
+    /// Changes the data under the lock, then wakes waiters if there is something
+    /// to take.
+    pub(crate) fn write<R>(&self, f: impl FnOnce(&mut C) -> R) -> R {
         let mut state = self.state.lock();
-        let result = f(&mut state);
+        let result = f(&mut state.core);
         self.notify(state);
         result
     }
 
-    fn notify(&self, mut state: MutexGuard<'_, State<K, A, S>>) {
-        if (state.items.is_empty() && !state.closed)
-            || (state.sleepers == 0 && state.wakers.is_empty())
-        {
+    fn notify(&self, mut state: MutexGuard<'_, Guarded<C>>) {
+        let queued = state.core.queued();
+        if (queued == 0 && !state.closed) || (state.sleepers == 0 && state.wakers.is_empty()) {
             return;
         }
-        let wakers = state.take_async_waiters();
-        let many = state.items.len() > 1 || state.closed;
+        // Taken now, woken once the lock is released: a waker may run the woken task
+        // at once, on this thread, and it would then wait for the lock held here.
+        let wakers = std::mem::take(&mut state.wakers);
+        let many = queued > 1 || state.closed;
         drop(state);
-        // Every waiter is woken after the lock is released.
         for (_, waker) in wakers {
             waker.wake();
         }
@@ -331,18 +369,41 @@ impl<K: Hash + Eq + Clone, A, S> Queue<K, A, S> {
 
     /// Closes the queue: every waiter wakes, drains what remains, then sees `Closed`.
     pub(crate) fn close(&self) {
-        self.write(|state| state.closed = true);
+        let mut state = self.state.lock();
+        state.closed = true;
+        self.notify(state);
     }
 
-    /// Blocks until an item can be taken; `None` once closed and empty.
-    pub(crate) fn take_blocking(&self) -> Option<Taken<K, A>> {
+    /// Whether the queue was closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.state.lock().closed
+    }
+
+    /// Whether the queue has synced (see the queues' documentation).
+    pub(crate) fn has_synced(&self) -> bool {
+        self.read(Core::has_synced)
+    }
+
+    /// How many entries are queued.
+    pub(crate) fn len(&self) -> usize {
+        self.read(Core::queued)
+    }
+
+    /// `(len, closed, has_synced)` read at once, for `Debug`.
+    pub(crate) fn summary(&self) -> (usize, bool, bool) {
+        let state = self.state.lock();
+        (state.core.queued(), state.closed, state.core.has_synced())
+    }
+
+    /// Blocks until something can be taken; `None` once closed and empty.
+    pub(crate) fn take_blocking(&self, max: usize) -> Option<C::Taken> {
         let mut state = self.state.lock();
         loop {
-            if let Some(taken) = state.take_front(self.summarize) {
+            if let Some(taken) = state.core.take(max) {
                 self.pass_on(state);
                 return Some(taken);
             }
-            if state.closed && state.items.is_empty() {
+            if state.drained() {
                 return None;
             }
             // Counted under the lock, which `wait` releases atomically: a writer that
@@ -353,41 +414,44 @@ impl<K: Hash + Eq + Clone, A, S> Queue<K, A, S> {
         }
     }
 
-    /// Takes an item if one is queued, without waiting; `Err(())` when closed and empty.
-    pub(crate) fn try_take(&self) -> Result<Option<Taken<K, A>>, ()> {
+    /// Takes something if it can, without waiting; `Err(())` when closed and empty.
+    pub(crate) fn try_take(&self, max: usize) -> Result<Option<C::Taken>, ()> {
         let mut state = self.state.lock();
-        match state.take_front(self.summarize) {
+        match state.core.take(max) {
             Some(taken) => {
                 self.pass_on(state);
                 Ok(Some(taken))
             }
-            None if state.closed && state.items.is_empty() => Err(()),
+            None if state.drained() => Err(()),
             None => Ok(None),
         }
     }
 
     /// After a take: if more is queued, make sure another waiter hears of it.
-    fn pass_on(&self, state: MutexGuard<'_, State<K, A, S>>) {
-        if !state.items.is_empty() {
+    fn pass_on(&self, state: MutexGuard<'_, Guarded<C>>) {
+        if state.core.queued() > 0 {
             self.notify(state);
         }
     }
 
-    /// Waits for an item without blocking a thread.
-    pub(crate) fn take_async(&self) -> TakeFuture<'_, K, A, S> {
+    /// Waits for something to take without blocking a thread.
+    pub(crate) fn take_async(&self, max: usize) -> TakeFuture<'_, C> {
         TakeFuture {
             queue: self,
+            max,
             waiter: None,
         }
     }
+}
 
+impl<K: Hash + Eq + Clone, A, S> Queue<State<K, A, S>> {
     /// Blocks for an item, then processes it (see [`Queue::process`]).
     pub(crate) fn pop<R, E>(
         &self,
         process: impl FnOnce(&A, bool) -> Result<R, Requeue<E>>,
         merge: impl FnOnce(A, &mut A),
     ) -> Result<R, PopError<E>> {
-        let taken = self.take_blocking().ok_or(PopError::Closed)?;
+        let taken = self.take_blocking(1).ok_or(PopError::Closed)?;
         self.process(taken, process, merge)
     }
 
@@ -397,7 +461,7 @@ impl<K: Hash + Eq + Clone, A, S> Queue<K, A, S> {
         process: impl FnOnce(&A, bool) -> Result<R, Requeue<E>>,
         merge: impl FnOnce(A, &mut A),
     ) -> Result<R, PopError<E>> {
-        let taken = self.take_async().await.ok_or(PopError::Closed)?;
+        let taken = self.take_async(1).await.ok_or(PopError::Closed)?;
         self.process(taken, process, merge)
     }
 
@@ -407,26 +471,11 @@ impl<K: Hash + Eq + Clone, A, S> Queue<K, A, S> {
         process: impl FnOnce(&A, bool) -> Result<R, Requeue<E>>,
         merge: impl FnOnce(A, &mut A),
     ) -> Result<Option<R>, PopError<E>> {
-        match self.try_take() {
+        match self.try_take(1) {
             Err(()) => Err(PopError::Closed),
             Ok(None) => Ok(None),
             Ok(Some(taken)) => self.process(taken, process, merge).map(Some),
         }
-    }
-
-    /// Whether the queue was closed.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.read(|state| state.closed)
-    }
-
-    /// Whether the queue has synced (see the queues' documentation).
-    pub(crate) fn has_synced(&self) -> bool {
-        self.read(|state| state.has_synced())
-    }
-
-    /// How many keys are queued.
-    pub(crate) fn len(&self) -> usize {
-        self.read(|state| state.len())
     }
 
     /// Runs `process` on a taken item outside the lock; on [`Requeue`] puts the item
@@ -444,13 +493,9 @@ impl<K: Hash + Eq + Clone, A, S> Queue<K, A, S> {
             is_initial_list,
             counts_toward_sync,
         } = taken;
-        let mut finish = FinishOnDrop {
-            queue: self,
-            key: Some(&key),
-            counts_toward_sync,
-        };
+        let finish = OnDrop::new(|| self.write(|state| state.finish(&key, counts_toward_sync)));
         let outcome = process(&acc, is_initial_list);
-        finish.key = None;
+        finish.disarm();
         self.write(|state| {
             let outcome = match outcome {
                 Ok(result) => Ok(result),
@@ -468,44 +513,52 @@ impl<K: Hash + Eq + Clone, A, S> Queue<K, A, S> {
     }
 }
 
-/// Finishes an item even when its processing closure panics, so a panic can
-/// neither leave `has_synced` false forever nor keep its key in flight.
-struct FinishOnDrop<'a, K: Hash + Eq + Clone, A, S> {
-    queue: &'a Queue<K, A, S>,
-    key: Option<&'a K>,
-    counts_toward_sync: bool,
+/// Runs its closure when dropped unless disarmed: the bookkeeping after a processing
+/// closure that must happen even when the closure panics, so a panic can neither
+/// leave `has_synced` false forever nor keep a key in flight.
+pub(crate) struct OnDrop<F: FnOnce()>(Option<F>);
+
+impl<F: FnOnce()> OnDrop<F> {
+    pub(crate) fn new(f: F) -> Self {
+        OnDrop(Some(f))
+    }
+
+    /// The closure returned normally: the caller does the bookkeeping itself.
+    pub(crate) fn disarm(mut self) {
+        self.0 = None;
+    }
 }
 
-impl<K: Hash + Eq + Clone, A, S> Drop for FinishOnDrop<'_, K, A, S> {
+impl<F: FnOnce()> Drop for OnDrop<F> {
     fn drop(&mut self) {
-        if let Some(key) = self.key {
-            let counts = self.counts_toward_sync;
-            self.queue.write(|state| state.finish(key, counts));
+        if let Some(f) = self.0.take() {
+            f();
         }
     }
 }
 
 /// The future of an async take: registers its waker under the queue's lock, so no
 /// wake-up can fall between its check and its sleep.
-pub(crate) struct TakeFuture<'a, K, A, S> {
-    queue: &'a Queue<K, A, S>,
+pub(crate) struct TakeFuture<'a, C> {
+    queue: &'a Queue<C>,
+    max: usize,
     waiter: Option<u64>,
 }
 
-impl<K: Hash + Eq + Clone, A, S> Future for TakeFuture<'_, K, A, S> {
-    type Output = Option<Taken<K, A>>;
+impl<C: Core> Future for TakeFuture<'_, C> {
+    type Output = Option<C::Taken>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let queue = self.queue;
         let mut state = queue.state.lock();
-        if let Some(taken) = state.take_front(queue.summarize) {
+        if let Some(taken) = state.core.take(self.max) {
             if let Some(id) = self.waiter.take() {
                 state.wakers.retain(|(waiter, _)| *waiter != id);
             }
             queue.pass_on(state);
             return Poll::Ready(Some(taken));
         }
-        if state.closed && state.items.is_empty() {
+        if state.drained() {
             return Poll::Ready(None);
         }
         let id = match self.waiter {
@@ -526,7 +579,7 @@ impl<K: Hash + Eq + Clone, A, S> Future for TakeFuture<'_, K, A, S> {
     }
 }
 
-impl<K, A, S> Drop for TakeFuture<'_, K, A, S> {
+impl<C> Drop for TakeFuture<'_, C> {
     fn drop(&mut self) {
         if let Some(id) = self.waiter {
             // Every waker is woken on every push, so a dropped waiter cannot swallow
@@ -540,8 +593,79 @@ impl<K, A, S> Drop for TakeFuture<'_, K, A, S> {
     }
 }
 
-impl<K, A, S> fmt::Debug for Queue<K, A, S> {
+impl<C> fmt::Debug for Queue<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Queue").finish_non_exhaustive()
     }
 }
+
+/// The methods every queue has, written once: `close`, `is_closed`, `has_synced`,
+/// `len`, `is_empty` (on a type with a `queue: Arc<Queue<_>>` field).
+macro_rules! common_queue_methods {
+    ($what:literal) => {
+        /// Closes the queue: every waiter (thread or task) wakes, drains what remains,
+        /// then gets [`PopError::Closed`](crate::PopError::Closed). An item requeued
+        /// after the last popper left stays queued for a later pop.
+        pub fn close(&self) {
+            self.queue.close();
+        }
+
+        /// Whether `close` was called.
+        pub fn is_closed(&self) -> bool {
+            self.queue.is_closed()
+        }
+
+        /// True once any write happened before the first `replace`, or once every
+        /// entry of the first `replace` has been popped and processed (an empty first
+        /// `replace` makes it true at once).
+        pub fn has_synced(&self) -> bool {
+            self.queue.has_synced()
+        }
+
+        #[doc = concat!("How many ", $what, " are queued.")]
+        pub fn len(&self) -> usize {
+            self.queue.len()
+        }
+
+        /// Whether nothing is queued.
+        pub fn is_empty(&self) -> bool {
+            self.len() == 0
+        }
+    };
+}
+
+/// The lookups of the queues with one entry per key ([`Fifo`](crate::Fifo),
+/// [`DeltaFifo`](crate::DeltaFifo)), written once: `get`, `contains_key`, `list_keys`,
+/// `list`; `$acc` is what a key holds.
+macro_rules! keyed_queue_methods {
+    ($acc:ty) => {
+        /// A copy of what is queued for `key`, if anything.
+        pub fn get<Q>(&self, key: &Q) -> Option<$acc>
+        where
+            Q: std::hash::Hash + equivalent::Equivalent<T::Key> + ?Sized,
+        {
+            self.queue.read(|state| state.get(key).cloned())
+        }
+
+        /// Whether `key` is queued.
+        pub fn contains_key<Q>(&self, key: &Q) -> bool
+        where
+            Q: std::hash::Hash + equivalent::Equivalent<T::Key> + ?Sized,
+        {
+            self.queue.read(|state| state.contains(key))
+        }
+
+        /// The queued keys, in pop order.
+        pub fn list_keys(&self) -> Vec<T::Key> {
+            self.queue.read(|state| state.keys_in_order())
+        }
+
+        /// Copies of what every queued key holds, in no particular order.
+        pub fn list(&self) -> Vec<$acc> {
+            self.queue
+                .read(|state| state.entries().map(|(_, acc)| acc.clone()).collect())
+        }
+    };
+}
+
+pub(crate) use {common_queue_methods, keyed_queue_methods};

@@ -1,5 +1,6 @@
 //! The [`Store`] contract both cache backends implement.
 
+use std::fmt;
 use std::hash::Hash;
 use std::sync::Arc;
 
@@ -108,4 +109,55 @@ pub trait Store<T: Keyed>: Clone + Send + Sync {
 
     /// The resource version passed to the last [`replace`](Store::replace), if any.
     fn last_sync_resource_version(&self) -> Option<ResourceVersion>;
+
+    /// Applies many writes in order (client-go's `Transaction`): each answers as
+    /// [`add`](Store::add) or [`delete`](Store::delete) would — the replaced or removed
+    /// object — or its own error; a failed write is skipped and the rest are applied.
+    ///
+    /// [`Cache`](crate::Cache) applies the whole batch under one write lock (a reader
+    /// sees none of it or all of it); the default, and
+    /// [`ShardedCache`](crate::ShardedCache), apply one write at a time.
+    ///
+    /// ```
+    /// use store_core::{Cache, Keyed, Store, Write};
+    ///
+    /// #[derive(Keyed)]
+    /// struct Lease { #[key] name: String, holder: u32 }
+    ///
+    /// let cache = Cache::new();
+    /// cache.add(Lease { name: "a".into(), holder: 1 })?;
+    /// let answers = cache.apply_batch(vec![
+    ///     Write::Upsert(Lease { name: "a".into(), holder: 2 }.into()),
+    ///     Write::Delete("b".to_string()),
+    /// ]);
+    /// assert_eq!(answers[0].as_ref().unwrap().as_ref().map(|old| old.holder), Some(1));
+    /// assert!(answers[1].as_ref().unwrap().is_none()); // nothing to delete
+    /// # Ok::<(), store_core::Error>(())
+    /// ```
+    fn apply_batch(&self, writes: Vec<Write<T>>) -> Vec<Result<Option<Arc<T>>, Error>> {
+        writes
+            .into_iter()
+            .map(|write| match write {
+                Write::Upsert(obj) => self.add(obj),
+                Write::Delete(key) => Ok(self.delete(&key)),
+            })
+            .collect()
+    }
+}
+
+/// One write of a [`Store::apply_batch`].
+pub enum Write<T: Keyed> {
+    /// Insert or replace the object.
+    Upsert(Arc<T>),
+    /// Remove the key.
+    Delete(T::Key),
+}
+
+impl<T: Keyed + fmt::Debug> fmt::Debug for Write<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Write::Upsert(obj) => f.debug_tuple("Upsert").field(obj).finish(),
+            Write::Delete(key) => f.debug_tuple("Delete").field(key).finish(),
+        }
+    }
 }

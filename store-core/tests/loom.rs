@@ -6,7 +6,7 @@
 #![cfg(loom)]
 
 use loom::thread;
-use store_core::{Fifo, Keyed, PopError, Requeue};
+use store_core::{Fifo, Keyed, OrderedFifo, PopError, Requeue};
 
 #[derive(Debug)]
 struct Job(u8, u8);
@@ -121,6 +121,117 @@ fn a_key_is_processed_by_one_popper_at_a_time() {
         assert!(
             processed.contains(&Some(2)),
             "the newest version is processed: {processed:?}"
+        );
+    });
+}
+
+fn pop_async(queue: &Fifo<Job>) -> Result<(u8, u8), PopError<()>> {
+    loom::future::block_on(queue.pop_async(|job, _| Ok::<_, Requeue<()>>((job.0, job.1))))
+}
+
+/// The async pop: a task waiting on an empty queue is woken by an add from another
+/// thread, whichever runs first (its waker is registered under the queue's lock).
+#[test]
+fn add_wakes_an_async_popper() {
+    loom::model(|| {
+        let queue = Fifo::new();
+        let producer = queue.clone();
+        let t = thread::spawn(move || producer.add(Job(1, 1)));
+        assert_eq!(pop_async(&queue), Ok((1, 1)));
+        t.join().expect("producer");
+    });
+}
+
+/// Close wakes an async popper and a blocked thread alike; the one item goes to
+/// exactly one of them.
+#[test]
+fn close_wakes_an_async_and_a_blocking_popper() {
+    loom::model(|| {
+        let queue = Fifo::new();
+        let blocking = {
+            let queue = queue.clone();
+            thread::spawn(move || pop(&queue))
+        };
+        let asynchronous = {
+            let queue = queue.clone();
+            thread::spawn(move || pop_async(&queue))
+        };
+        queue.add(Job(1, 1));
+        queue.close();
+        let results = [
+            blocking.join().expect("blocking"),
+            asynchronous.join().expect("async"),
+        ];
+        assert_eq!(results.iter().filter(|r| **r == Ok((1, 1))).count(), 1);
+        assert_eq!(
+            results
+                .iter()
+                .filter(|r| **r == Err(PopError::Closed))
+                .count(),
+            1
+        );
+    });
+}
+
+fn pop_ordered(queue: &OrderedFifo<Job>) -> Result<Vec<u8>, PopError<()>> {
+    queue.pop_batch(4, |batch, _| {
+        Ok::<_, Requeue<()>>(batch.events().filter_map(|e| e.key()).collect())
+    })
+}
+
+fn pop_ordered_async(queue: &OrderedFifo<Job>) -> Result<Vec<u8>, PopError<()>> {
+    loom::future::block_on(queue.pop_batch_async(4, |batch, _| {
+        Ok::<_, Requeue<()>>(batch.events().filter_map(|e| e.key()).collect())
+    }))
+}
+
+/// OrderedFifo, blocking: a popper sees both writes of another thread, in order,
+/// over one or two batches.
+#[test]
+fn ordered_popper_sees_writes_in_order() {
+    loom::model(|| {
+        let queue = OrderedFifo::new();
+        let producer = queue.clone();
+        let t = thread::spawn(move || {
+            producer.add(Job(1, 0));
+            producer.add(Job(2, 0));
+        });
+        let mut seen = pop_ordered(&queue).expect("first batch");
+        if seen.len() < 2 {
+            seen.extend(pop_ordered(&queue).expect("second batch"));
+        }
+        assert_eq!(seen, [1, 2]);
+        t.join().expect("producer");
+    });
+}
+
+/// OrderedFifo, async: an add wakes a waiting task; close wakes a blocked thread
+/// and a task, and the one entry goes to exactly one of them.
+#[test]
+fn ordered_close_wakes_async_and_blocking_poppers() {
+    loom::model(|| {
+        let queue = OrderedFifo::new();
+        let blocking = {
+            let queue = queue.clone();
+            thread::spawn(move || pop_ordered(&queue))
+        };
+        let asynchronous = {
+            let queue = queue.clone();
+            thread::spawn(move || pop_ordered_async(&queue))
+        };
+        queue.add(Job(1, 1));
+        queue.close();
+        let results = [
+            blocking.join().expect("blocking"),
+            asynchronous.join().expect("async"),
+        ];
+        assert_eq!(results.iter().filter(|r| **r == Ok(vec![1])).count(), 1);
+        assert_eq!(
+            results
+                .iter()
+                .filter(|r| **r == Err(PopError::Closed))
+                .count(),
+            1
         );
     });
 }

@@ -110,11 +110,14 @@ async fn run_seed(seed: u64) {
         },
         ..ReflectorConfig::default()
     };
-    let informer = Informer::with_store(server.clone(), Cache::<Item>::new()).with_config(config);
+    // a clone of the cache to compare with (the informer is its only writer)
+    let cache = Cache::<Item>::new();
+    let mut informer =
+        Informer::builder_with_store(server.clone(), cache.clone()).with_config(config);
     let replay = Replay::default();
     let registration = informer.add_handler(replaying_handler(&replay));
     let shutdown = CancellationToken::new();
-    let running = informer.start(shutdown.clone());
+    let (_informer, running) = informer.start(shutdown.clone());
 
     churn(&server, &mut rng).await;
 
@@ -122,10 +125,7 @@ async fn run_seed(seed: u64) {
     let mut converged = false;
     for _ in 0..600 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        if cache_state(informer.store()) == want
-            && registration.pending() == 0
-            && *replay.lock() == want
-        {
+        if cache_state(&cache) == want && registration.pending() == 0 && *replay.lock() == want {
             converged = true;
             break;
         }
@@ -133,7 +133,7 @@ async fn run_seed(seed: u64) {
     assert!(
         converged,
         "seed {seed}: no convergence\nserver: {want:?}\ncache:  {:?}\nreplay: {:?}",
-        cache_state(informer.store()),
+        cache_state(&cache),
         replay.lock()
     );
     shutdown.cancel();

@@ -25,7 +25,7 @@ use reflector::{
     ReflectorError, WatchEvent, WatchOptions, WatchStream,
 };
 use serde::{Deserialize, Serialize};
-use store_core::{Cache, Keyed, ObjectName, ResourceVersion, Status, Store};
+use store_core::{Cache, Keyed, ObjectName, ResourceVersion, ShardedCache, Status, Store};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -852,17 +852,20 @@ async fn two_informers_on_one_prefix_reach_the_same_state() {
         let seed: Vec<ConfigMap> = (0..500).map(|i| config_map(i, 0)).collect();
         writer.put_all(&seed).await.unwrap();
         let shutdown = CancellationToken::new();
-        let first = Informer::new(source(&server).await).with_config(fast());
-        let second = Informer::new(source(&server).await).with_config(fast());
+        // clones of the caches to compare (each informer is its cache's only writer)
+        let (first_cache, second_cache) = (ShardedCache::new(), ShardedCache::new());
+        let first = Informer::builder_with_store(source(&server).await, first_cache.clone())
+            .with_config(fast());
+        let mut second = Informer::builder_with_store(source(&server).await, second_cache.clone())
+            .with_config(fast());
         let deletes = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&deletes);
         second.on_delete(move |_| {
             counter.fetch_add(1, Ordering::SeqCst);
         });
-        let tasks = [
-            first.start(shutdown.clone()),
-            second.start(shutdown.clone()),
-        ];
+        let (first, first_task) = first.start(shutdown.clone());
+        let (second, second_task) = second.start(shutdown.clone());
+        let tasks = [first_task, second_task];
         within(Duration::from_secs(20), first.wait_until_synced())
             .await
             .expect("synced");
@@ -870,9 +873,10 @@ async fn two_informers_on_one_prefix_reach_the_same_state() {
         within(Duration::from_secs(20), second.wait_until_synced())
             .await
             .expect("synced");
-        converges(&server, first.store(), Duration::from_secs(10)).await;
-        converges(&server, second.store(), Duration::from_secs(10)).await;
-        assert_eq!(store_content(first.store()), store_content(second.store()));
+        converges(&server, &first_cache, Duration::from_secs(10)).await;
+        converges(&server, &second_cache, Duration::from_secs(10)).await;
+        assert_eq!(store_content(&first_cache), store_content(&second_cache));
+        assert_eq!(first.store().len(), first_cache.len());
         assert!(
             deletes.load(Ordering::SeqCst) > 0,
             "the churn deleted objects"

@@ -69,8 +69,8 @@ fn deleted_key_is_skipped_at_pop() {
     let queue = Fifo::new();
     queue.add(item(1, 1));
     queue.add(item(2, 1));
-    assert_eq!(queue.delete(&1).map(|it| it.version), Some(1));
-    assert_eq!(queue.delete(&7), None);
+    assert!(queue.delete(item(1, 9)));
+    assert!(!queue.delete(item(7, 1)));
     assert_eq!(queue.len(), 1);
     assert_eq!(pop(&queue), Ok((2, 1)));
     assert_eq!(try_pop(&queue), Ok(None));
@@ -166,7 +166,7 @@ fn has_synced_state_table() {
     // an initial item deleted before it was popped counts as done
     let queue = Fifo::new();
     queue.replace([item(1, 1), item(2, 1)].map(Arc::new), "1");
-    queue.delete(&2);
+    queue.delete(item(2, 1));
     pop(&queue).expect("1");
     assert!(queue.has_synced());
 
@@ -283,7 +283,7 @@ proptest! {
         for op in ops {
             match op {
                 Op::Add(k, v) => { queue.add(item(k, v)); model.upsert(k, v); }
-                Op::Delete(k) => { queue.delete(&k); model.delete(k); }
+                Op::Delete(k) => { queue.delete(item(k, 0)); model.delete(k); }
                 Op::Replace(list) => {
                     queue.replace(list.iter().map(|&(k, v)| Arc::new(item(k, v))), "rv");
                     let listed: Vec<u32> = list.iter().map(|(k, _)| *k).collect();

@@ -14,7 +14,7 @@ use conformance::scripted::{Scripted, Then, WatchAnswer};
 use parking_lot::Mutex;
 use reflector::informer::Handler;
 use reflector::{Informer, ReflectorError, WatchEvent};
-use store_core::{DeletedObject, ResourceVersion, Status, Store};
+use store_core::{DeletedObject, ResourceVersion, Status};
 use tokio_util::sync::CancellationToken;
 
 type Log = Arc<Mutex<Vec<String>>>;
@@ -80,25 +80,25 @@ async fn handlers_see_the_initial_list_then_live_changes() {
         ],
         Then::Hang,
     ));
-    let informer = Informer::new(Arc::clone(&source));
+    let mut informer = Informer::builder(Arc::clone(&source));
     let log = Log::default();
     let registration = informer.add_handler(recording(&log));
     let shutdown = CancellationToken::new();
-    let running = informer.start(shutdown.clone());
+    let (informer, running) = informer.start(shutdown.clone());
     informer.wait_until_synced().await.expect("synced");
     registration.caught_up().await.expect("synced");
     settle().await;
-    // Order holds per key (a key's changes queue together); keys may interleave.
-    let seen = log.lock().clone();
-    let of = |key: &str| -> Vec<String> {
-        seen.iter()
-            .filter(|line| line.split(' ').nth(1) == Some(key))
-            .cloned()
-            .collect()
-    };
-    assert_eq!(of("1"), ["add 1 v1 true", "update 1 v1->v2"]);
-    assert_eq!(of("2"), ["add 2 v1 true", "delete 2 final"]);
-    assert_eq!(of("3"), ["add 3 v1 false"]);
+    // In the source's order, across keys.
+    assert_eq!(
+        *log.lock(),
+        [
+            "add 1 v1 true",
+            "add 2 v1 true",
+            "update 1 v1->v2",
+            "delete 2 final",
+            "add 3 v1 false"
+        ]
+    );
     let mut keys = informer.store().list_keys();
     keys.sort();
     assert_eq!(keys, [1, 3]);
@@ -119,11 +119,11 @@ async fn a_relist_turns_vanished_objects_into_tombstone_deletes() {
         Then::Close,
     ));
     source.list_ok(vec![item(2, 2), item(3, 1)], "20");
-    let informer = Informer::new(Arc::clone(&source));
+    let mut informer = Informer::builder(Arc::clone(&source));
     let log = Log::default();
     let registration = informer.add_handler(recording(&log));
     let shutdown = CancellationToken::new();
-    let running = informer.start(shutdown.clone());
+    let (informer, running) = informer.start(shutdown.clone());
     tokio::time::sleep(Duration::from_secs(3)).await;
     drained(&registration);
     let seen = log.lock().clone();
@@ -145,13 +145,13 @@ async fn a_late_handler_first_receives_the_current_content_as_adds() {
         vec![event("add", 3, 1, "11")],
         Then::Hang,
     ));
-    let informer = Informer::new(Arc::clone(&source));
+    let informer = Informer::builder(Arc::clone(&source));
     let shutdown = CancellationToken::new();
-    let running = informer.start(shutdown.clone());
+    let (informer, running) = informer.start(shutdown.clone());
     informer.wait_until_synced().await.expect("synced");
     settle().await;
     let log = Log::default();
-    let late = informer.add_handler(recording(&log));
+    let late = informer.add_handler(recording(&log)).expect("running");
     late.caught_up().await.expect("synced");
     assert!(late.has_caught_up());
     let mut seen = log.lock().clone();
@@ -170,8 +170,8 @@ async fn a_panicking_handler_is_isolated_and_reported() {
     source.list_ok(vec![item(1, 1), item(2, 1)], "10");
     let errors = Arc::new(Mutex::new(Vec::<ReflectorError>::new()));
     let sink = Arc::clone(&errors);
-    let informer =
-        Informer::new(Arc::clone(&source)).on_error(move |error| sink.lock().push(error.clone()));
+    let mut informer = Informer::builder(Arc::clone(&source))
+        .on_error(move |error| sink.lock().push(error.clone()));
     let bad = informer.on_add(|obj, _| assert!(obj.key != 1, "handler bug on key 1"));
     let good_count = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&good_count);
@@ -179,7 +179,7 @@ async fn a_panicking_handler_is_isolated_and_reported() {
         counter.fetch_add(1, Ordering::SeqCst);
     });
     let shutdown = CancellationToken::new();
-    let running = informer.start(shutdown.clone());
+    let (_informer, running) = informer.start(shutdown.clone());
     good.caught_up().await.expect("synced");
     bad.caught_up().await.expect("synced");
     assert_eq!(good_count.load(Ordering::SeqCst), 2);
@@ -202,7 +202,7 @@ async fn a_panicking_handler_is_isolated_and_reported() {
 async fn a_slow_handler_does_not_hold_back_the_others() {
     let source = Scripted::new();
     source.list_ok((0..50).map(|k| item(k, 1)).collect(), "10");
-    let informer = Informer::new(Arc::clone(&source));
+    let mut informer = Informer::builder(Arc::clone(&source));
     let gate = Arc::new(std::sync::Barrier::new(2));
     let blocked = Arc::clone(&gate);
     let slow = informer.on_add(move |obj, _| {
@@ -212,7 +212,7 @@ async fn a_slow_handler_does_not_hold_back_the_others() {
     });
     let fast = informer.on_add(|_, _| {});
     let shutdown = CancellationToken::new();
-    let running = informer.start(shutdown.clone());
+    let (_informer, running) = informer.start(shutdown.clone());
     tokio::time::timeout(Duration::from_secs(10), fast.caught_up())
         .await
         .expect("the fast handler catches up while the slow one is stuck")
@@ -235,14 +235,15 @@ async fn the_transform_runs_once_before_caching() {
     ));
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&calls);
-    let informer = Informer::new(Arc::clone(&source)).with_transform(move |obj: Arc<Item>| {
-        counter.fetch_add(1, Ordering::SeqCst);
-        Arc::new(item(obj.key, obj.version * 100))
-    });
+    let mut informer =
+        Informer::builder(Arc::clone(&source)).with_transform(move |obj: Arc<Item>| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Arc::new(item(obj.key, obj.version * 100))
+        });
     let log = Log::default();
     let registration = informer.add_handler(recording(&log));
     let shutdown = CancellationToken::new();
-    let running = informer.start(shutdown.clone());
+    let (informer, running) = informer.start(shutdown.clone());
     informer.wait_until_synced().await.expect("synced");
     settle().await;
     drained(&registration);
@@ -261,10 +262,10 @@ async fn the_transform_runs_once_before_caching() {
 async fn an_empty_initial_list_syncs_at_once() {
     let source = Scripted::<Item>::new();
     source.list_ok(vec![], "10");
-    let informer = Informer::new(Arc::clone(&source));
+    let mut informer = Informer::builder(Arc::clone(&source));
     let registration = informer.on_add(|_, _| {});
     let shutdown = CancellationToken::new();
-    let running = informer.start(shutdown.clone());
+    let (informer, running) = informer.start(shutdown.clone());
     tokio::time::timeout(Duration::from_secs(5), informer.wait_until_synced())
         .await
         .expect("synced")
@@ -279,7 +280,7 @@ async fn an_empty_initial_list_syncs_at_once() {
 fn handlers_can_be_registered_before_any_runtime_exists() {
     let source = Scripted::new();
     source.list_ok(vec![item(1, 1)], "10");
-    let informer = Informer::new(Arc::clone(&source));
+    let mut informer = Informer::builder(Arc::clone(&source));
     let early = informer.on_add(|_, _| {}); // no runtime yet: must not panic
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -287,7 +288,7 @@ fn handlers_can_be_registered_before_any_runtime_exists() {
         .expect("a runtime");
     runtime.block_on(async {
         let shutdown = CancellationToken::new();
-        let running = informer.start(shutdown.clone());
+        let (_informer, running) = informer.start(shutdown.clone());
         early.caught_up().await.expect("synced");
         assert_eq!(early.processed(), 1);
         shutdown.cancel();
@@ -309,14 +310,14 @@ async fn a_panicking_transform_skips_that_object_reports_it_and_the_informer_goe
     ));
     let errors: Arc<Mutex<Vec<ReflectorError>>> = Arc::default();
     let sink = Arc::clone(&errors);
-    let informer = Informer::new(Arc::clone(&source))
+    let informer = Informer::builder(Arc::clone(&source))
         .with_transform(|obj: Arc<Item>| {
             assert!(obj.version != 13, "cannot transform version 13");
             obj
         })
         .on_error(move |error| sink.lock().push(error.clone()));
     let shutdown = CancellationToken::new();
-    let running = informer.start(shutdown.clone());
+    let (informer, running) = informer.start(shutdown.clone());
     informer.wait_until_synced().await.expect("synced");
     settle().await;
     assert!(informer.has_synced());
@@ -344,10 +345,10 @@ async fn a_panicking_transform_skips_that_object_reports_it_and_the_informer_goe
 async fn waiting_on_an_informer_stopped_before_its_sync_ends_with_an_error() {
     let source = Scripted::<Item>::new(); // its lists fail: it never syncs
     source.list_err(Status::internal_error("down"));
-    let informer = Informer::new(Arc::clone(&source));
+    let mut informer = Informer::builder(Arc::clone(&source));
     let registration = informer.on_add(|_, _| {});
     let shutdown = CancellationToken::new();
-    let running = informer.start(shutdown.clone());
+    let (informer, running) = informer.start(shutdown.clone());
     settle().await;
     shutdown.cancel();
     running.await.expect("no panic");
@@ -362,7 +363,7 @@ async fn waiting_on_an_informer_stopped_before_its_sync_ends_with_an_error() {
         Err(reflector::StoppedBeforeSync)
     );
     // an informer dropped before it started
-    let never = Informer::new(Scripted::<Item>::new());
+    let mut never = Informer::builder(Scripted::<Item>::new());
     let early = never.on_add(|_, _| {});
     drop(never);
     assert_eq!(early.caught_up().await, Err(reflector::StoppedBeforeSync));
@@ -373,13 +374,13 @@ async fn a_handler_registered_before_the_hook_reports_its_panics() {
     let source = Scripted::new();
     source.list_ok(vec![item(1, 1)], "10");
     source.watch(WatchAnswer::Stream(vec![], Then::Hang));
-    let informer = Informer::new(Arc::clone(&source));
+    let mut informer = Informer::builder(Arc::clone(&source));
     let early = informer.on_add(|_, _| panic!("handler failed"));
     let errors: Arc<Mutex<Vec<ReflectorError>>> = Arc::default();
     let sink = Arc::clone(&errors);
     let informer = informer.on_error(move |error| sink.lock().push(error.clone()));
     let shutdown = CancellationToken::new();
-    let running = informer.start(shutdown.clone());
+    let (_informer, running) = informer.start(shutdown.clone());
     early.caught_up().await.expect("synced");
     assert_eq!(early.panics(), 1);
     assert!(matches!(
@@ -397,7 +398,7 @@ async fn a_blocking_handler_holds_up_neither_the_runtime_nor_the_others() {
     let source = Scripted::new();
     source.list_ok((0..20).map(|k| item(k, 1)).collect(), "10");
     source.watch(WatchAnswer::Stream(vec![], Then::Hang));
-    let informer = Informer::new(Arc::clone(&source));
+    let mut informer = Informer::builder(Arc::clone(&source));
     let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = Arc::clone(&released);
     let blocking = informer.on_add(move |_, _| {
@@ -409,7 +410,7 @@ async fn a_blocking_handler_holds_up_neither_the_runtime_nor_the_others() {
     });
     let other = informer.on_add(|_, _| {});
     let shutdown = CancellationToken::new();
-    let running = informer.start(shutdown.clone());
+    let (_informer, running) = informer.start(shutdown.clone());
     tokio::time::timeout(Duration::from_secs(10), other.caught_up())
         .await
         .expect("the other handler catches up")

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use reflector::{Informer, KubeSource, ReflectorConfig};
-use store_core::{Indexer, Store, NAMESPACE_INDEX};
+use store_core::NAMESPACE_INDEX;
 use tokio_util::sync::CancellationToken;
 
 struct Options {
@@ -78,7 +78,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let informer = Informer::new(source)
+    let mut informer = Informer::builder(source)
         .with_config(ReflectorConfig {
             streaming_list: options.streaming,
             ..ReflectorConfig::default()
@@ -100,7 +100,7 @@ async fn main() -> ExitCode {
         deletes.fetch_add(1, Ordering::Relaxed);
     });
     let shutdown = CancellationToken::new();
-    let running = informer.start(shutdown.clone());
+    let (informer, running) = informer.start(shutdown.clone());
     let started = Instant::now();
     let stop = shutdown.clone();
     tokio::spawn(async move {

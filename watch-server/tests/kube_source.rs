@@ -226,7 +226,7 @@ async fn an_event_that_is_not_json_is_skipped_and_counted_never_a_panic() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_informers_handler_replay_equals_the_server() {
     let server = TestServer::start(60).await;
-    let informer = Informer::new(source(&server.url())).with_config(config(true));
+    let mut informer = Informer::builder(source(&server.url())).with_config(config(true));
     let replay: Arc<Mutex<BTreeMap<(String, String), String>>> = Arc::default();
     let (added, updated, deleted) = (
         Arc::clone(&replay),
@@ -252,7 +252,7 @@ async fn an_informers_handler_replay_equals_the_server() {
             .remove(&(key.namespace.clone().unwrap_or_default(), key.name.clone()));
     });
     let shutdown = CancellationToken::new();
-    let running = informer.start(shutdown.clone());
+    let (informer, running) = informer.start(shutdown.clone());
     informer.wait_until_synced().await.unwrap();
     churn(&server, 100, 1).await;
     server

@@ -312,7 +312,7 @@ async fn contend(
             });
         }
         _ => {
-            let informer = Informer::new(source(url)).with_config(ReflectorConfig {
+            let mut informer = Informer::builder(source(url)).with_config(ReflectorConfig {
                 streaming_list: streaming,
                 ..ReflectorConfig::default()
             });
@@ -320,7 +320,7 @@ async fn contend(
             informer.on_update(move |_, _| {
                 counter.fetch_add(1, Ordering::Relaxed);
             });
-            let running = informer.start(shutdown.clone());
+            let (informer, running) = informer.start(shutdown.clone());
             informer
                 .wait_until_synced()
                 .await

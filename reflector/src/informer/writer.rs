@@ -1,0 +1,101 @@
+//! The informer's queue as its reflector writes into it: the transform runs here,
+//! once per object, before anything is queued or cached; resyncs go to the queue only
+//! when a handler's resync is due.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use store_core::{DeletedObject, Delta, Error, Keyed, OrderedFifo, ResourceVersion};
+
+use super::{panic_message, report_to, SharedHook, Transform};
+use crate::error::ReflectorError;
+use crate::reflector_store::{Change, ReflectorStore};
+
+/// The cached version of an object's key: what a relist keeps for an object the
+/// transform panicked on.
+pub(super) type Cached<T> = Arc<dyn Fn(&T) -> Option<Arc<T>> + Send + Sync>;
+/// Marks the handlers whose resync is due; `true` when there is any.
+pub(super) type ResyncDue = Arc<dyn Fn() -> bool + Send + Sync>;
+
+pub(super) struct QueueWriter<T: Keyed> {
+    pub(super) queue: OrderedFifo<T>,
+    pub(super) transform: Option<Transform<T>>,
+    pub(super) cached: Cached<T>,
+    pub(super) on_error: SharedHook,
+    pub(super) resync_due: ResyncDue,
+}
+
+impl<T: Keyed + Send + Sync + 'static> QueueWriter<T> {
+    /// The transformed object, or `None` (reported) when the transform panicked.
+    fn transformed(&self, transform: &Transform<T>, obj: Arc<T>) -> Option<Arc<T>> {
+        let key = obj.key();
+        match catch_unwind(AssertUnwindSafe(|| transform(obj))) {
+            Ok(obj) => Some(obj),
+            Err(payload) => {
+                let error = ReflectorError::TransformPanicked {
+                    key: key.to_string(),
+                    message: panic_message(payload.as_ref()),
+                };
+                tracing::error!(%error, "informer transform panicked; object skipped");
+                report_to(&self.on_error, &error);
+                None
+            }
+        }
+    }
+
+    /// A panicking transform skips the object: an add or update of it is not queued
+    /// (the cache keeps what it had), a relist keeps the cached version of its key (or
+    /// leaves it out when nothing is cached). A deletion is still queued, with the
+    /// object as the source sent it, so that nothing outlives its deletion.
+    fn write(&self, change: Change<T>, rv: Option<&ResourceVersion>) {
+        let transform = |obj: Arc<T>| match &self.transform {
+            Some(f) => self.transformed(f, obj),
+            None => Some(obj),
+        };
+        let delta = match change {
+            Change::Added(obj) => transform(obj).map(Delta::Added),
+            Change::Modified(obj) => transform(obj).map(Delta::Updated),
+            Change::Deleted(obj) => {
+                let raw = Arc::clone(&obj);
+                let obj = transform(obj).unwrap_or(raw);
+                Some(Delta::Deleted(DeletedObject::Final(obj)))
+            }
+            Change::Replaced(items, rv) => {
+                let items: Vec<Arc<T>> = items
+                    .into_iter()
+                    .filter_map(|obj| {
+                        let raw = Arc::clone(&obj);
+                        transform(obj).or_else(|| (self.cached)(&raw))
+                    })
+                    .collect();
+                self.queue.replace(items, rv);
+                None
+            }
+            Change::Resync => {
+                if (self.resync_due)() {
+                    self.queue.resync();
+                }
+                None
+            }
+        };
+        if let Some(delta) = delta {
+            self.queue.push(delta, rv.cloned());
+        }
+    }
+}
+
+impl<T: Keyed + Send + Sync + 'static> ReflectorStore<T> for QueueWriter<T> {
+    fn apply(&self, change: Change<T>) -> Result<(), Error> {
+        self.write(change, None);
+        Ok(())
+    }
+
+    fn apply_at(&self, change: Change<T>, resource_version: &ResourceVersion) -> Result<(), Error> {
+        self.write(change, Some(resource_version));
+        Ok(())
+    }
+
+    fn bookmark(&self, resource_version: &ResourceVersion) {
+        self.queue.bookmark(resource_version.clone());
+    }
+}

@@ -1,0 +1,729 @@
+//! [`OrderedFifo`]: an ordered log of every change, client-go's `RealFIFO` (the queue
+//! of client-go's informers since 1.33).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::sync::Arc;
+
+use hashbrown::{HashMap, HashSet};
+
+use crate::delta_fifo::KnownObjects;
+use crate::queue::{common_queue_methods, Core, OnDrop, PopError, Queue, Requeue};
+use crate::{DeletedObject, Delta, Keyed, ResourceVersion};
+
+/// One entry of an [`OrderedFifo`].
+pub enum OrderedEvent<T: Keyed> {
+    /// A change of one object: `Added`, `Updated`, `Deleted` (typed tombstones for
+    /// deletions a relist inferred), `Replaced` (listed by a relist) or `Sync`
+    /// (re-delivered unchanged by a resync).
+    Delta(Delta<T>),
+    /// An atomic relist: the consumer must now hold exactly `objects`. It reconciles
+    /// them against what it holds (deleting what the list lacks) in one step, so no
+    /// reader sees a half-applied relist. Queued by
+    /// [`replace`](OrderedFifo::replace) in [atomic mode](OrderedFifo::atomic_replace).
+    ReplacedAll {
+        /// The listed objects.
+        objects: Vec<Arc<T>>,
+        /// The resource version of the list.
+        resource_version: ResourceVersion,
+    },
+    /// The source reached this resource version with no change (a watch bookmark),
+    /// queued in order so the consumer's store learns the version when it has
+    /// applied everything before it. Only with
+    /// [`emit_bookmarks`](OrderedFifo::emit_bookmarks).
+    Bookmark(ResourceVersion),
+}
+
+impl<T: Keyed> OrderedEvent<T> {
+    /// The key of the object concerned: `None` for `ReplacedAll` and `Bookmark`.
+    pub fn key(&self) -> Option<T::Key> {
+        match self {
+            OrderedEvent::Delta(delta) => Some(delta.key()),
+            OrderedEvent::ReplacedAll { .. } | OrderedEvent::Bookmark(_) => None,
+        }
+    }
+
+    /// The change of one object, if this is one.
+    pub fn delta(&self) -> Option<&Delta<T>> {
+        match self {
+            OrderedEvent::Delta(delta) => Some(delta),
+            _ => None,
+        }
+    }
+}
+
+impl<T: Keyed> Clone for OrderedEvent<T> {
+    fn clone(&self) -> Self {
+        match self {
+            OrderedEvent::Delta(delta) => OrderedEvent::Delta(delta.clone()),
+            OrderedEvent::ReplacedAll {
+                objects,
+                resource_version,
+            } => OrderedEvent::ReplacedAll {
+                objects: objects.clone(),
+                resource_version: resource_version.clone(),
+            },
+            OrderedEvent::Bookmark(rv) => OrderedEvent::Bookmark(rv.clone()),
+        }
+    }
+}
+
+impl<T: Keyed + fmt::Debug> fmt::Debug for OrderedEvent<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OrderedEvent::Delta(delta) => delta.fmt(f),
+            OrderedEvent::ReplacedAll {
+                objects,
+                resource_version,
+            } => f
+                .debug_struct("ReplacedAll")
+                .field("objects", objects)
+                .field("resource_version", resource_version)
+                .finish(),
+            OrderedEvent::Bookmark(rv) => f.debug_tuple("Bookmark").field(rv).finish(),
+        }
+    }
+}
+
+impl<T: Keyed + PartialEq> PartialEq for OrderedEvent<T> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (OrderedEvent::Delta(a), OrderedEvent::Delta(b)) => a == b,
+            (
+                OrderedEvent::ReplacedAll {
+                    objects: a,
+                    resource_version: ra,
+                },
+                OrderedEvent::ReplacedAll {
+                    objects: b,
+                    resource_version: rb,
+                },
+            ) => a == b && ra == rb,
+            (OrderedEvent::Bookmark(a), OrderedEvent::Bookmark(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// One queued entry: the event, the resource version the source made it at (when
+/// the writer said), and its place in the log.
+struct Entry<T: Keyed> {
+    event: OrderedEvent<T>,
+    key: Option<T::Key>,
+    resource_version: Option<ResourceVersion>,
+    seq: u64,
+}
+
+/// Entries popped together by [`OrderedFifo::pop_batch`], oldest first: never two of
+/// one key, never some of the initial list and some after it, and a `ReplacedAll`
+/// always alone.
+pub struct Batch<T: Keyed> {
+    /// Never empty: the first entry apart.
+    first: Entry<T>,
+    rest: Vec<Entry<T>>,
+}
+
+impl<T: Keyed> Batch<T> {
+    fn entries(&self) -> impl DoubleEndedIterator<Item = &Entry<T>> + '_ {
+        std::iter::once(&self.first).chain(self.rest.iter())
+    }
+
+    /// The oldest event (a batch is never empty).
+    pub fn first(&self) -> &OrderedEvent<T> {
+        &self.first.event
+    }
+
+    /// The events, oldest first.
+    pub fn events(&self) -> impl Iterator<Item = &OrderedEvent<T>> + '_ {
+        self.entries().map(|entry| &entry.event)
+    }
+
+    /// The events with the resource version each was made at (when known), oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = (&OrderedEvent<T>, Option<&ResourceVersion>)> + '_ {
+        self.entries()
+            .map(|entry| (&entry.event, entry.resource_version.as_ref()))
+    }
+
+    /// The newest resource version in the batch: the version the consumer's store is
+    /// at once it has applied the batch (`None` when no entry carried one).
+    pub fn resource_version(&self) -> Option<&ResourceVersion> {
+        self.entries().rev().find_map(|entry| {
+            entry.resource_version.as_ref().or(match &entry.event {
+                OrderedEvent::ReplacedAll {
+                    resource_version, ..
+                } => Some(resource_version),
+                OrderedEvent::Bookmark(rv) => Some(rv),
+                OrderedEvent::Delta(_) => None,
+            })
+        })
+    }
+
+    /// How many events (at least one).
+    #[allow(clippy::len_without_is_empty)] // never empty
+    pub fn len(&self) -> usize {
+        1 + self.rest.len()
+    }
+}
+
+impl<T: Keyed + fmt::Debug> fmt::Debug for Batch<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.events()).finish()
+    }
+}
+
+/// What a popped batch leaves the consumer holding, kept while it is processed so a
+/// non-atomic `replace` decides as if the consumer had applied it.
+enum Outcome<T: Keyed> {
+    Set(T::Key, Option<Arc<T>>),
+    ResetTo(Vec<Arc<T>>),
+}
+
+fn outcome_of<T: Keyed>(entry: &Entry<T>) -> Option<Outcome<T>> {
+    match &entry.event {
+        OrderedEvent::Delta(Delta::Deleted(deleted)) => Some(Outcome::Set(deleted.key(), None)),
+        OrderedEvent::Delta(delta) => Some(Outcome::Set(delta.key(), delta.object().cloned())),
+        OrderedEvent::ReplacedAll { objects, .. } => Some(Outcome::ResetTo(objects.clone())),
+        OrderedEvent::Bookmark(_) => None,
+    }
+}
+
+/// What a take hands the processing step.
+struct Taken<T: Keyed> {
+    batch: Batch<T>,
+    is_initial_list: bool,
+    /// How many entries of the first `replace` the batch holds.
+    initial: usize,
+    /// The key of the in-flight record, when the queue keeps one.
+    flight: Option<u64>,
+}
+
+/// The log, under the queue's lock.
+struct Log<T: Keyed> {
+    entries: VecDeque<Entry<T>>,
+    next_seq: u64,
+    populated: bool,
+    /// Entries with a seq below this belong to the first `replace`.
+    initial_boundary: u64,
+    initial_remaining: usize,
+    /// Outcomes of the batches being processed, by first seq (kept only when a
+    /// non-atomic `replace` consults known objects).
+    in_flight: Option<BTreeMap<u64, Vec<Outcome<T>>>>,
+    /// Reused by `take` for the one-key-per-batch rule.
+    batch_keys: HashSet<T::Key>,
+}
+
+impl<T: Keyed> Log<T> {
+    fn push(&mut self, event: OrderedEvent<T>, resource_version: Option<ResourceVersion>) {
+        let key = event.key();
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.entries.push_back(Entry {
+            event,
+            key,
+            resource_version,
+            seq,
+        });
+    }
+
+    fn is_initial(&self, entry: &Entry<T>) -> bool {
+        entry.seq < self.initial_boundary
+    }
+
+    fn finish(&mut self, initial: usize, flight: Option<u64>) {
+        self.initial_remaining = self.initial_remaining.saturating_sub(initial);
+        if let (Some(flights), Some(id)) = (self.in_flight.as_mut(), flight) {
+            flights.remove(&id);
+        }
+    }
+
+    /// What the consumer will hold once it has applied what it holds now (`known`),
+    /// the batches in flight, and every queued entry: the state a relist's deletions
+    /// are computed against.
+    fn projected(&self, known: Option<&dyn KnownObjects<T>>) -> HashMap<T::Key, Arc<T>> {
+        let mut state: HashMap<T::Key, Arc<T>> = HashMap::new();
+        if let Some(known) = known {
+            for key in known.known_keys() {
+                if let Some(obj) = known.known_object(&key) {
+                    state.insert(key, obj);
+                }
+            }
+        }
+        let mut apply = |outcome: Outcome<T>| match outcome {
+            Outcome::Set(key, Some(obj)) => {
+                state.insert(key, obj);
+            }
+            Outcome::Set(key, None) => {
+                state.remove(&key);
+            }
+            Outcome::ResetTo(objects) => {
+                state.clear();
+                state.extend(objects.into_iter().map(|obj| (obj.key(), obj)));
+            }
+        };
+        for outcomes in self.in_flight.iter().flat_map(BTreeMap::values) {
+            for outcome in outcomes {
+                apply(match outcome {
+                    Outcome::Set(key, obj) => Outcome::Set(key.clone(), obj.clone()),
+                    Outcome::ResetTo(objects) => Outcome::ResetTo(objects.clone()),
+                });
+            }
+        }
+        for entry in &self.entries {
+            if let Some(outcome) = outcome_of(entry) {
+                apply(outcome);
+            }
+        }
+        state
+    }
+
+    /// The keys with an entry queued or in flight.
+    fn pending_keys(&self) -> HashSet<T::Key> {
+        let queued = self.entries.iter().filter_map(|entry| entry.key.clone());
+        let flying = self
+            .in_flight
+            .iter()
+            .flat_map(BTreeMap::values)
+            .flatten()
+            .filter_map(|outcome| match outcome {
+                Outcome::Set(key, _) => Some(key.clone()),
+                Outcome::ResetTo(_) => None,
+            });
+        queued.chain(flying).collect()
+    }
+}
+
+impl<T: Keyed> Core for Log<T> {
+    type Taken = Taken<T>;
+
+    fn take(&mut self, max: usize) -> Option<Taken<T>> {
+        let first = self.entries.pop_front()?;
+        let initial_side = self.is_initial(&first);
+        let lone = matches!(first.event, OrderedEvent::ReplacedAll { .. });
+        let mut rest = Vec::new();
+        if max > 1 && !lone {
+            self.batch_keys.clear();
+            if let Some(key) = &first.key {
+                self.batch_keys.insert(key.clone());
+            }
+            while rest.len() + 1 < max {
+                let Some(next) = self.entries.front() else {
+                    break;
+                };
+                if self.is_initial(next) != initial_side
+                    || matches!(next.event, OrderedEvent::ReplacedAll { .. })
+                {
+                    break;
+                }
+                if let Some(key) = &next.key {
+                    if !self.batch_keys.insert(key.clone()) {
+                        break;
+                    }
+                }
+                rest.extend(self.entries.pop_front());
+            }
+        }
+        let batch = Batch { first, rest };
+        let flight = self.in_flight.as_mut().map(|flights| {
+            let id = batch.first.seq;
+            flights.insert(id, batch.entries().filter_map(outcome_of).collect());
+            id
+        });
+        Some(Taken {
+            initial: if initial_side { batch.len() } else { 0 },
+            is_initial_list: initial_side,
+            batch,
+            flight,
+        })
+    }
+
+    fn queued(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn has_synced(&self) -> bool {
+        self.populated && self.initial_remaining == 0
+    }
+}
+
+/// An ordered log of every change: client-go's `RealFIFO`, the queue client-go's
+/// informers run on since 1.33 (and the one [`Informer`]s here run on).
+///
+/// - **Every write is its own entry**, popped in arrival order: no per-key merging, so
+///   a consumer sees changes across keys in the order the source made them. A
+///   deletion is always queued, also of a key nobody knows (the consumer decides).
+/// - **`replace(list, rv)`** (a relist) queues, *before* the listed objects, a typed
+///   tombstone (`Deleted(Unknown)`, in key order) for every key the consumer will hold
+///   — what it holds now ([`KnownObjects`]), updated by the entries being processed and
+///   still queued — that the list lacks; then `Replaced` for each listed object, in
+///   list order. In [atomic mode](OrderedFifo::atomic_replace) it queues one
+///   [`OrderedEvent::ReplacedAll`] instead, which the consumer reconciles in one step.
+/// - **`resync`** queues `Sync` for every known object whose key has nothing queued
+///   or being processed.
+/// - **Bookmarks** ([`emit_bookmarks`](OrderedFifo::emit_bookmarks)) flow through as
+///   entries, so a consumer's store learns the version in order.
+/// - **`pop`** takes one entry; **`pop_batch(max)`** takes up to `max` from the front,
+///   stopping before a second entry of one key, before the initial-list boundary
+///   (entries of the first `replace` and later ones are never mixed) and before a
+///   `ReplacedAll` (which is popped alone). The closure runs outside the lock, gets
+///   whether the entries belong to the initial list, and may return [`Requeue`]: the
+///   entries go back to the *tail* (they lose their place in the order; a consumer
+///   that must keep order retries inside its closure instead).
+/// - With one popper, events are processed in order. With several, each takes the
+///   next entries in order but they process concurrently, as on a channel.
+/// - **`close`** and **`has_synced`**: as for the other queues (`has_synced` counts the
+///   entries of the first `replace`, tombstones included, or its one `ReplacedAll`).
+///
+/// ```
+/// use store_core::{Delta, Keyed, OrderedEvent, OrderedFifo, Requeue};
+///
+/// #[derive(Keyed, Debug)]
+/// struct Pod { #[key] name: String, phase: &'static str }
+///
+/// let queue = OrderedFifo::new();
+/// queue.add(Pod { name: "a".into(), phase: "Pending" });
+/// queue.add(Pod { name: "b".into(), phase: "Pending" });
+/// queue.update(Pod { name: "a".into(), phase: "Running" }); // its own entry, after b
+/// assert_eq!(queue.len(), 3);
+///
+/// // a batch never holds one key twice: it stops before the second "a"
+/// let names = queue.pop_batch(10, |batch, _initial| {
+///     Ok::<_, Requeue<()>>(batch.events().map(|e| e.key().unwrap()).collect::<Vec<_>>())
+/// }).unwrap();
+/// assert_eq!(names, ["a", "b"]);
+/// let phase = queue.pop(|event, _| match event {
+///     OrderedEvent::Delta(Delta::Updated(pod)) => Ok::<_, Requeue<()>>(pod.phase),
+///     _ => unreachable!(),
+/// }).unwrap();
+/// assert_eq!(phase, "Running");
+/// ```
+///
+/// [`Informer`]: https://docs.rs/reflector/latest/reflector/informer/struct.Informer.html
+pub struct OrderedFifo<T: Keyed> {
+    queue: Arc<Queue<Log<T>>>,
+    known: Option<Arc<dyn KnownObjects<T>>>,
+    atomic: bool,
+    bookmarks: bool,
+}
+
+impl<T: Keyed + Send + Sync + 'static> OrderedFifo<T> {
+    /// An empty queue without known objects: a relist's tombstones are computed against
+    /// the queued entries only, and `resync` does nothing.
+    pub fn new() -> Self {
+        OrderedFifo {
+            queue: Arc::new(Queue::new(Log {
+                entries: VecDeque::new(),
+                next_seq: 0,
+                populated: false,
+                initial_boundary: 0,
+                initial_remaining: 0,
+                in_flight: None,
+                batch_keys: HashSet::new(),
+            })),
+            known: None,
+            atomic: false,
+            bookmarks: false,
+        }
+    }
+
+    /// An empty queue consulting `known` (usually the consumer's store) for a
+    /// relist's tombstones and for `resync`.
+    pub fn with_known_objects(known: impl KnownObjects<T> + 'static) -> Self {
+        let queue = Self::new();
+        // A non-atomic replace must know what batches being processed will leave.
+        queue
+            .queue
+            .write(|log| log.in_flight = Some(BTreeMap::new()));
+        OrderedFifo {
+            known: Some(Arc::new(known)),
+            ..queue
+        }
+    }
+
+    /// Makes `replace` queue one [`OrderedEvent::ReplacedAll`] (client-go's
+    /// `AtomicFIFO`): the consumer reconciles the list against what it holds.
+    pub fn atomic_replace(mut self) -> Self {
+        self.atomic = true;
+        self.queue.write(|log| log.in_flight = None);
+        self
+    }
+
+    /// Makes [`bookmark`](OrderedFifo::bookmark) queue an [`OrderedEvent::Bookmark`].
+    pub fn emit_bookmarks(mut self) -> Self {
+        self.bookmarks = true;
+        self
+    }
+
+    /// Whether `replace` queues one `ReplacedAll`.
+    pub fn is_atomic(&self) -> bool {
+        self.atomic
+    }
+
+    /// Queues `Added`.
+    pub fn add(&self, obj: impl Into<Arc<T>>) {
+        self.push(Delta::Added(obj.into()), None);
+    }
+
+    /// Queues `Updated`.
+    pub fn update(&self, obj: impl Into<Arc<T>>) {
+        self.push(Delta::Updated(obj.into()), None);
+    }
+
+    /// Queues `Deleted` with the object's final state — always, also for a key
+    /// nobody knows. Returns `true` (the deletion was queued), as the other queues'
+    /// `delete` returns whether it changed the queue.
+    pub fn delete(&self, obj: impl Into<Arc<T>>) -> bool {
+        self.push(Delta::Deleted(DeletedObject::Final(obj.into())), None);
+        true
+    }
+
+    /// Queues one change, made by the source at `resource_version` when given (a
+    /// [`Batch`] reports the newest version it holds).
+    pub fn push(&self, delta: Delta<T>, resource_version: Option<ResourceVersion>) {
+        self.queue.write(|log| {
+            log.populated = true;
+            log.push(OrderedEvent::Delta(delta), resource_version);
+        });
+    }
+
+    /// The source reached `resource_version` with no change: queues a `Bookmark` when
+    /// [`emit_bookmarks`](OrderedFifo::emit_bookmarks) is on, else does nothing.
+    pub fn bookmark(&self, resource_version: impl Into<ResourceVersion>) {
+        if self.bookmarks {
+            let rv = resource_version.into();
+            self.queue
+                .write(|log| log.push(OrderedEvent::Bookmark(rv), None));
+        }
+    }
+
+    /// A relist: see the type's documentation for what it queues.
+    pub fn replace<I>(&self, items: I, resource_version: impl Into<ResourceVersion>)
+    where
+        I: IntoIterator<Item = Arc<T>>,
+    {
+        let rv = resource_version.into();
+        let objects: Vec<Arc<T>> = items.into_iter().collect();
+        self.queue.write(|log| {
+            let was_populated = log.populated;
+            let before = log.entries.len();
+            if self.atomic {
+                log.push(
+                    OrderedEvent::ReplacedAll {
+                        objects,
+                        resource_version: rv.clone(),
+                    },
+                    Some(rv),
+                );
+            } else {
+                // Read under the queue's lock, with the in-flight outcomes: a popper
+                // finishing meanwhile cannot slip between the two.
+                let mut projected = log.projected(self.known.as_deref());
+                for obj in &objects {
+                    projected.remove(&obj.key());
+                }
+                let mut gone: Vec<(T::Key, Arc<T>)> = projected.into_iter().collect();
+                gone.sort_by(|(a, _), (b, _)| a.cmp(b));
+                for (key, last) in gone {
+                    let tombstone = DeletedObject::Unknown {
+                        key,
+                        last: Some(last),
+                    };
+                    log.push(OrderedEvent::Delta(Delta::Deleted(tombstone)), None);
+                }
+                let count = objects.len();
+                for (i, obj) in objects.into_iter().enumerate() {
+                    // The list's version goes with its last entry: the consumer is at
+                    // it once the whole list is applied.
+                    let at = (i + 1 == count).then(|| rv.clone());
+                    log.push(OrderedEvent::Delta(Delta::Replaced(obj)), at);
+                }
+            }
+            if !was_populated {
+                log.populated = true;
+                log.initial_boundary = log.next_seq;
+                log.initial_remaining = log.entries.len();
+            }
+            tracing::trace!(
+                queued = log.entries.len() - before,
+                atomic = self.atomic,
+                "ordered fifo replace"
+            );
+        });
+    }
+
+    /// Queues `Sync` for every known object whose key has nothing queued or being
+    /// processed, in key order. No-op without known objects.
+    pub fn resync(&self) {
+        let Some(known) = &self.known else { return };
+        self.queue.write(|log| {
+            let pending = log.pending_keys();
+            let mut keys = known.known_keys();
+            keys.sort_unstable();
+            for key in keys {
+                if pending.contains(&key) {
+                    continue;
+                }
+                if let Some(obj) = known.known_object(&key) {
+                    log.push(OrderedEvent::Delta(Delta::Sync(obj)), None);
+                }
+            }
+        });
+    }
+
+    /// Waits (blocking the thread) for an entry, takes it and runs
+    /// `process(event, is_in_initial_list)` outside the lock.
+    pub fn pop<R, E>(
+        &self,
+        process: impl FnOnce(&OrderedEvent<T>, bool) -> Result<R, Requeue<E>>,
+    ) -> Result<R, PopError<E>> {
+        let taken = self.queue.take_blocking(1).ok_or(PopError::Closed)?;
+        self.process(taken, one(process))
+    }
+
+    /// Waits (without blocking a thread) for an entry, takes it and runs `process`.
+    /// Cancel-safe: dropping the future before it resolves takes nothing.
+    pub async fn pop_async<R, E>(
+        &self,
+        process: impl FnOnce(&OrderedEvent<T>, bool) -> Result<R, Requeue<E>>,
+    ) -> Result<R, PopError<E>> {
+        let taken = self.queue.take_async(1).await.ok_or(PopError::Closed)?;
+        self.process(taken, one(process))
+    }
+
+    /// Pops an entry if one is queued, without waiting: `Ok(None)` when empty and open.
+    pub fn try_pop<R, E>(
+        &self,
+        process: impl FnOnce(&OrderedEvent<T>, bool) -> Result<R, Requeue<E>>,
+    ) -> Result<Option<R>, PopError<E>> {
+        match self.queue.try_take(1) {
+            Err(()) => Err(PopError::Closed),
+            Ok(None) => Ok(None),
+            Ok(Some(taken)) => self.process(taken, one(process)).map(Some),
+        }
+    }
+
+    /// Waits (blocking the thread) for entries and takes up to `max` (at least one)
+    /// as one [`Batch`] (see the type's documentation for where a batch stops), then
+    /// runs `process(batch, is_in_initial_list)` outside the lock.
+    pub fn pop_batch<R, E>(
+        &self,
+        max: usize,
+        process: impl FnOnce(&Batch<T>, bool) -> Result<R, Requeue<E>>,
+    ) -> Result<R, PopError<E>> {
+        let taken = self.queue.take_blocking(max).ok_or(PopError::Closed)?;
+        self.process(taken, process)
+    }
+
+    /// [`pop_batch`](OrderedFifo::pop_batch) without blocking a thread; cancel-safe.
+    pub async fn pop_batch_async<R, E>(
+        &self,
+        max: usize,
+        process: impl FnOnce(&Batch<T>, bool) -> Result<R, Requeue<E>>,
+    ) -> Result<R, PopError<E>> {
+        let taken = self.queue.take_async(max).await.ok_or(PopError::Closed)?;
+        self.process(taken, process)
+    }
+
+    /// Runs `process` on a taken batch; the batch counts as popped for `has_synced`
+    /// once it returns, or unwinds. On [`Requeue`] the entries go back to the tail.
+    fn process<R, E>(
+        &self,
+        taken: Taken<T>,
+        process: impl FnOnce(&Batch<T>, bool) -> Result<R, Requeue<E>>,
+    ) -> Result<R, PopError<E>> {
+        let Taken {
+            batch,
+            is_initial_list,
+            initial,
+            flight,
+        } = taken;
+        let finish = OnDrop::new(|| self.queue.write(|log| log.finish(initial, flight)));
+        let outcome = process(&batch, is_initial_list);
+        finish.disarm();
+        self.queue.write(|log| {
+            log.finish(initial, flight);
+            match outcome {
+                Ok(result) => Ok(result),
+                Err(Requeue(error)) => {
+                    let Batch { first, rest } = batch;
+                    for entry in std::iter::once(first).chain(rest) {
+                        log.push(entry.event, entry.resource_version);
+                    }
+                    Err(PopError::Requeued(error))
+                }
+            }
+        })
+    }
+
+    common_queue_methods!("entries");
+
+    /// Whether an entry of `key` is queued (a `ReplacedAll` belongs to no key).
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        Q: std::hash::Hash + crate::Equivalent<T::Key> + ?Sized,
+    {
+        self.queue.read(|log| {
+            log.entries
+                .iter()
+                .any(|entry| entry.key.as_ref().is_some_and(|k| key.equivalent(k)))
+        })
+    }
+
+    /// The keys with entries queued, each once, in the order of their first entry.
+    pub fn list_keys(&self) -> Vec<T::Key> {
+        self.queue.read(|log| {
+            let mut seen = HashSet::new();
+            log.entries
+                .iter()
+                .filter_map(|entry| entry.key.clone())
+                .filter(|key| seen.insert(key.clone()))
+                .collect()
+        })
+    }
+
+    /// Copies of the queued entries, in pop order.
+    pub fn list(&self) -> Vec<OrderedEvent<T>> {
+        self.queue.read(|log| {
+            log.entries
+                .iter()
+                .map(|entry| entry.event.clone())
+                .collect()
+        })
+    }
+}
+
+/// A one-entry closure as a batch closure.
+fn one<T: Keyed, R, E>(
+    process: impl FnOnce(&OrderedEvent<T>, bool) -> Result<R, Requeue<E>>,
+) -> impl FnOnce(&Batch<T>, bool) -> Result<R, Requeue<E>> {
+    move |batch, initial| process(batch.first(), initial)
+}
+
+impl<T: Keyed + Send + Sync + 'static> Default for OrderedFifo<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Keyed> Clone for OrderedFifo<T> {
+    fn clone(&self) -> Self {
+        OrderedFifo {
+            queue: Arc::clone(&self.queue),
+            known: self.known.clone(),
+            atomic: self.atomic,
+            bookmarks: self.bookmarks,
+        }
+    }
+}
+
+impl<T: Keyed> fmt::Debug for OrderedFifo<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (len, closed, synced) = self.queue.summary();
+        f.debug_struct("OrderedFifo")
+            .field("len", &len)
+            .field("closed", &closed)
+            .field("has_synced", &synced)
+            .field("atomic", &self.atomic)
+            .field("known_objects", &self.known.is_some())
+            .finish()
+    }
+}
