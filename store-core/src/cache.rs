@@ -9,6 +9,7 @@ use hashbrown::{HashMap, HashSet};
 use parking_lot::RwLock;
 
 use crate::index::{guarded_values, reindex, IndexDef, Indexer};
+use crate::options::{transformed, StoreOptions, Transform};
 use crate::store::{Removed, Store, Write};
 use crate::{Error, Keyed, ResourceVersion};
 
@@ -41,6 +42,8 @@ type Postings<K> = HashMap<String, HashSet<K>>;
 /// ```
 pub struct Cache<T: Keyed> {
     inner: Arc<RwLock<Inner<T>>>,
+    /// Set at construction, the same for every handle.
+    transform: Option<Transform<T>>,
 }
 
 struct Inner<T: Keyed> {
@@ -66,23 +69,31 @@ impl<T: Keyed + Send + Sync + 'static> Cache<T> {
     }
 
     fn bare() -> Self {
+        Self::bare_with(None)
+    }
+
+    fn bare_with(transform: Option<Transform<T>>) -> Self {
         Cache {
             inner: Arc::new(RwLock::new(Inner {
                 items: HashMap::new(),
                 indexes: Vec::new(),
                 resource_version: None,
             })),
+            transform,
         }
     }
 
     /// An empty cache with exactly these indexes (none of the type's defaults).
     /// Fails with [`Error::DuplicateIndex`] when two share a name.
     pub fn with_indexes(defs: impl IntoIterator<Item = IndexDef<T>>) -> Result<Self, Error> {
-        let cache = Self::bare();
-        for def in defs {
-            cache.add_index(def)?;
-        }
-        Ok(cache)
+        Self::with_options(StoreOptions::new().indexes(defs))
+    }
+
+    /// An empty cache set up as `options` say: its indexes and a transformer run on
+    /// every written object. Fails with [`Error::DuplicateIndex`] when two explicit
+    /// indexes share a name.
+    pub fn with_options(options: StoreOptions<T>) -> Result<Self, Error> {
+        options.build(Self::bare_with)
     }
 
     /// Runs `f` on the stored object under `key` while holding the read lock, without
@@ -105,6 +116,7 @@ impl<T: Keyed> Clone for Cache<T> {
     fn clone(&self) -> Self {
         Cache {
             inner: Arc::clone(&self.inner),
+            transform: self.transform.clone(),
         }
     }
 }
@@ -123,6 +135,7 @@ impl<T: Keyed> fmt::Debug for Cache<T> {
                     .collect::<Vec<_>>(),
             )
             .field("resource_version", &inner.resource_version)
+            .field("transform", &self.transform.is_some())
             .finish()
     }
 }
@@ -204,15 +217,27 @@ impl<T: Keyed> Inner<T> {
 
 impl<T: Keyed + Send + Sync + 'static> Store<T> for Cache<T> {
     fn add(&self, obj: impl Into<Arc<T>>) -> Result<Option<Arc<T>>, Error> {
-        self.inner.write().upsert(obj.into())
+        let obj = transformed(&self.transform, obj.into())?;
+        self.inner.write().upsert(obj)
     }
 
     /// The whole batch under one write lock: a reader sees none of it or all of it.
+    /// The transformer runs before the lock is taken.
     fn apply_batch(&self, writes: Vec<Write<T>>) -> Vec<Result<Option<Arc<T>>, Error>> {
+        let writes: Vec<Result<Write<T>, Error>> = match &self.transform {
+            None => writes.into_iter().map(Ok).collect(),
+            Some(transform) => writes
+                .into_iter()
+                .map(|write| match write {
+                    Write::Upsert(obj) => transform.apply(obj).map(Write::Upsert),
+                    delete => Ok(delete),
+                })
+                .collect(),
+        };
         let mut inner = self.inner.write();
         writes
             .into_iter()
-            .map(|write| match write {
+            .map(|write| match write? {
                 Write::Upsert(obj) => inner.upsert(obj),
                 Write::Delete(key) => Ok(inner.remove(&key)),
             })
@@ -262,6 +287,28 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for Cache<T> {
     where
         I: IntoIterator<Item = Arc<T>>,
     {
+        let transform = &self.transform;
+        self.replace_with(
+            items.into_iter().map(|obj| transformed(transform, obj)),
+            resource_version.into(),
+        )
+    }
+
+    fn last_sync_resource_version(&self) -> Option<ResourceVersion> {
+        self.inner.read().resource_version.clone()
+    }
+}
+
+impl<T: Keyed + Send + Sync + 'static> Cache<T> {
+    /// [`replace`](Store::replace) of objects already transformed (or failed to).
+    fn replace_with<I>(
+        &self,
+        items: I,
+        resource_version: ResourceVersion,
+    ) -> Result<Removed<T>, Error>
+    where
+        I: Iterator<Item = Result<Arc<T>, Error>>,
+    {
         let defs: Vec<IndexDef<T>> = self
             .inner
             .read()
@@ -269,11 +316,11 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for Cache<T> {
             .iter()
             .map(|index| index.def.clone())
             .collect();
-        let items = items.into_iter();
         let mut fresh: HashMap<T::Key, Arc<T>> = HashMap::with_capacity(items.size_hint().0);
         let mut postings: Vec<Postings<T::Key>> = defs.iter().map(|_| Postings::new()).collect();
         let mut replaced_duplicate = false;
         for obj in items {
+            let obj = obj?;
             let key = obj.key();
             // Index values in list order, while the object is still warm in cache.
             for (def, postings) in defs.iter().zip(&mut postings) {
@@ -293,13 +340,11 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for Cache<T> {
                 }
             }
         }
-        let resource_version = resource_version.into();
-
         let mut inner = self.inner.write();
         if inner.indexes.len() != defs.len() {
             // An index was added while we built aside: index under the lock instead.
             drop(inner);
-            return self.replace(fresh.into_values(), resource_version);
+            return self.replace_with(fresh.into_values().map(Ok), resource_version);
         }
         let mut old = std::mem::replace(&mut inner.items, fresh);
         for (index, postings) in inner.indexes.iter_mut().zip(postings) {
@@ -312,10 +357,6 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for Cache<T> {
         old.retain(|key, _| !inner.items.contains_key(key));
         drop(inner);
         Ok(old.into_iter().collect())
-    }
-
-    fn last_sync_resource_version(&self) -> Option<ResourceVersion> {
-        self.inner.read().resource_version.clone()
     }
 }
 

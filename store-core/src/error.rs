@@ -42,6 +42,15 @@ pub enum Error {
         message: String,
     },
 
+    /// A store's transformer panicked; the write that ran it did not happen.
+    #[error("store transformer panicked on object {key}: {message}")]
+    TransformPanicked {
+        /// The key of the object it was given (its `Display`).
+        key: String,
+        /// The panic message.
+        message: String,
+    },
+
     /// A resource version could not be used where a number is needed (a watch cache
     /// orders its events by resource version, as kube-apiserver does), or did not
     /// advance.

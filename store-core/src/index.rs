@@ -320,6 +320,15 @@ pub(crate) fn register_defaults<T: Keyed, S: Indexer<T>>(store: &S, defs: Vec<In
     }
 }
 
+/// The message of a caught panic (its `&str` or `String` payload).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
+}
+
 /// Runs an index function, turning a panic into [`Error::IndexFunctionPanicked`].
 pub(crate) fn guarded_values<T: Keyed>(
     def: &IndexDef<T>,
@@ -327,11 +336,7 @@ pub(crate) fn guarded_values<T: Keyed>(
     key: &T::Key,
 ) -> Result<Vec<String>, Error> {
     catch_unwind(AssertUnwindSafe(|| def.values(obj))).map_err(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "non-string panic payload".to_owned());
+        let message = panic_message(payload.as_ref());
         tracing::error!(index = %def.name(), %key, %message, "index function panicked");
         Error::IndexFunctionPanicked {
             index: def.name().to_owned(),

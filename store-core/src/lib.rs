@@ -41,23 +41,31 @@
 //! - [`store`]: the [`Store`] contract; [`cache`] and [`sharded`] its two backends,
 //!   [`Cache`] (one lock, fully consistent) and [`ShardedCache`] (DashMap shards).
 //! - [`index`]: [`Indexer`], [`IndexDef`] and [`IndexValues`]: typed secondary indexes.
+//! - [`options`]: [`StoreOptions`] — a backend's indexes and a transformer run on every
+//!   written object (client-go's `WithTransformer`).
+//! - [`undelta`]: [`UndeltaStore`], which pushes the whole content to a callback after
+//!   every write; [`expiration`]: [`ExpirationCache`], whose entries expire lazily by a
+//!   TTL or a policy, on a pluggable [`Clock`].
 //! - [`fifo`], [`delta_fifo`] and [`ordered_fifo`]: the queues — [`Fifo`] (latest
 //!   object per key), [`DeltaFifo`] (every change per key, coalesced under the key's
 //!   place, typed tombstones [`DeletedObject`]) and [`OrderedFifo`] (every change in
 //!   arrival order across keys: client-go's `RealFIFO`, what informers run on);
 //!   [`queue`] holds what they share ([`Requeue`], [`PopError`]).
-//!
-//! ### Which queue
-//!
-//! Pick [`OrderedFifo`] when a consumer must see changes in the order the source made
-//! them (an informer, anything that correlates keys), or wants atomic relists and
-//! batches. Pick [`DeltaFifo`] when per-key coalescing matters more than order: a slow
-//! consumer then sees one batch of changes per key, in the key's first-arrival place,
-//! and memory is bounded by the number of keys. Pick [`Fifo`] for work queues where only
-//! the latest version of a key is worth processing.
 //! - [`resource_version`]: [`ResourceVersion`], the opaque version of a source's state.
 //! - [`status`]: [`Status`], the typed, wire-compatible Kubernetes error.
 //! - [`error`]: [`Error`], what this crate's operations report.
+//!
+//! ## Which queue
+//!
+//! Pick [`OrderedFifo`] when a consumer must see changes in the order the source made
+//! them (an informer, anything that correlates keys — "the Service changed, then its
+//! Endpoints"), or wants atomic relists and batches: client-go's informers run on it
+//! since 1.33, and so does `reflector::Informer`. Its memory grows with the number of
+//! queued events, so a stalled consumer holds every event since it stalled. Pick
+//! [`DeltaFifo`] when per-key coalescing matters more than order: a slow consumer then
+//! sees all changes of a key together, in the key's first-arrival place, and the queue
+//! holds at most one entry per key. Pick [`Fifo`] for work queues where only the latest
+//! version of a key is worth processing.
 //!
 //! ## Features
 //!
@@ -74,11 +82,13 @@ pub mod cache;
 pub mod delta_fifo;
 mod derive_support;
 pub mod error;
+pub mod expiration;
 pub mod fifo;
 pub mod index;
 pub mod keyed;
 #[cfg(feature = "k8s-openapi")]
 pub mod kubernetes;
+pub mod options;
 pub mod ordered_fifo;
 pub mod queue;
 pub mod resource_version;
@@ -86,13 +96,16 @@ pub mod sharded;
 pub mod status;
 pub mod store;
 mod sync;
+pub mod undelta;
 
 pub use cache::Cache;
 pub use delta_fifo::{DeletedObject, Delta, DeltaFifo, DeltaKind, Deltas, KnownObjects};
 pub use error::Error;
+pub use expiration::{Clock, ExpirationCache, ExpirationPolicy, ManualClock, SystemClock};
 pub use fifo::Fifo;
 pub use index::{IndexDef, IndexValues, Indexer, NAMESPACE_INDEX};
 pub use keyed::{validate_string_key, Keyed, ObjectName, ObjectRef};
+pub use options::StoreOptions;
 pub use ordered_fifo::{Batch, OrderedEvent, OrderedFifo};
 pub use queue::{PopError, Requeue};
 pub use resource_version::ResourceVersion;
@@ -101,6 +114,7 @@ pub use status::{
     CauseType, ListMeta, Status, StatusCause, StatusDetails, StatusReason, StatusSummary,
 };
 pub use store::{Removed, Store, Write};
+pub use undelta::UndeltaStore;
 
 /// The derive: `#[derive(Keyed)]` (see [`Keyed`]).
 #[cfg(feature = "derive")]

@@ -13,6 +13,7 @@ use parking_lot::RwLock;
 use crate::index::{
     guarded_values, register_defaults, reindex, values_for_all, IndexDef, Indexer, ShardedPostings,
 };
+use crate::options::{transformed, StoreOptions, Transform};
 use crate::store::{Removed, Store};
 use crate::{Error, Keyed, ResourceVersion};
 
@@ -71,6 +72,8 @@ struct Shared<T: Keyed> {
     /// order: registry, then an item shard, then a postings shard.
     indexes: RwLock<Vec<ShardedIndex<T>>>,
     resource_version: RwLock<Option<ResourceVersion>>,
+    /// Set at construction.
+    transform: Option<Transform<T>>,
 }
 
 struct ShardedIndex<T: Keyed> {
@@ -90,11 +93,16 @@ impl<T: Keyed + Send + Sync + 'static> ShardedCache<T> {
     }
 
     fn bare() -> Self {
+        Self::bare_with(None)
+    }
+
+    fn bare_with(transform: Option<Transform<T>>) -> Self {
         ShardedCache {
             shared: Arc::new(Shared {
                 items: DashMap::with_hasher(DefaultHashBuilder::default()),
                 indexes: RwLock::new(Vec::new()),
                 resource_version: RwLock::new(None),
+                transform,
             }),
         }
     }
@@ -102,11 +110,14 @@ impl<T: Keyed + Send + Sync + 'static> ShardedCache<T> {
     /// An empty cache with exactly these indexes (none of the type's defaults).
     /// Fails with [`Error::DuplicateIndex`] when two share a name.
     pub fn with_indexes(defs: impl IntoIterator<Item = IndexDef<T>>) -> Result<Self, Error> {
-        let cache = Self::bare();
-        for def in defs {
-            cache.add_index(def)?;
-        }
-        Ok(cache)
+        Self::with_options(StoreOptions::new().indexes(defs))
+    }
+
+    /// An empty cache set up as `options` say: its indexes and a transformer run on
+    /// every written object. Fails with [`Error::DuplicateIndex`] when two explicit
+    /// indexes share a name.
+    pub fn with_options(options: StoreOptions<T>) -> Result<Self, Error> {
+        options.build(Self::bare_with)
     }
 }
 
@@ -256,7 +267,7 @@ impl<T: Keyed> Shared<T> {
 
 impl<T: Keyed + Send + Sync + 'static> Store<T> for ShardedCache<T> {
     fn add(&self, obj: impl Into<Arc<T>>) -> Result<Option<Arc<T>>, Error> {
-        let obj = obj.into();
+        let obj = transformed(&self.shared.transform, obj.into())?;
         let key = obj.key();
         let indexes = self.shared.indexes.read();
         if indexes.is_empty() {
@@ -338,6 +349,7 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for ShardedCache<T> {
         let mut fresh: hashbrown::HashMap<T::Key, Indexed<T>> =
             hashbrown::HashMap::with_capacity(items.size_hint().0);
         for obj in items {
+            let obj = transformed(&self.shared.transform, obj)?;
             let key = obj.key();
             let values = values_for_all(indexes.iter().map(|i| &i.def), &obj, &key)?;
             fresh.insert(key, (obj, values.into_iter().map(Some).collect()));

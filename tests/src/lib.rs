@@ -19,25 +19,16 @@ pub mod store_cases;
 
 /// Expands to a module of `#[test]`s running every case of [`store_cases`] against
 /// the backend that `$make` (an expression giving a fresh, empty store of
-/// [`fixtures::Pod`]s) builds.
+/// [`fixtures::Pod`]s) builds. With `store_only`, only the content cases run (for a
+/// [`Store`](store_core::Store) that is no [`Indexer`](store_core::Indexer)).
 #[macro_export]
 macro_rules! store_conformance {
     ($module:ident, $make:expr) => {
         mod $module {
             use $crate::store_cases as cases;
 
+            $crate::store_conformance!(@content $make);
             $crate::store_conformance!(@cases $make;
-                add_then_get_hands_out_the_same_arc,
-                update_replaces_and_returns_the_previous_object,
-                delete_of_missing_key_is_a_noop,
-                delete_removes_and_returns_the_object,
-                borrowed_key_finds_the_entry,
-                list_and_list_keys_show_exactly_the_content,
-                clones_share_the_same_data,
-                replace_keeps_exactly_the_items_and_reports_removed,
-                replace_with_duplicate_keys_keeps_the_last,
-                replace_records_the_resource_version,
-                resync_of_a_plain_store_changes_nothing,
                 namespace_index_exists_for_object_name_keys,
                 single_valued_index_follows_add_update_delete,
                 multi_valued_index_follows_value_changes,
@@ -52,6 +43,28 @@ macro_rules! store_conformance {
                 key_derived_index_is_not_recomputed_on_update,
             );
         }
+    };
+    ($module:ident, $make:expr, store_only) => {
+        mod $module {
+            use $crate::store_cases as cases;
+
+            $crate::store_conformance!(@content $make);
+        }
+    };
+    (@content $make:expr) => {
+        $crate::store_conformance!(@cases $make;
+            add_then_get_hands_out_the_same_arc,
+            update_replaces_and_returns_the_previous_object,
+            delete_of_missing_key_is_a_noop,
+            delete_removes_and_returns_the_object,
+            borrowed_key_finds_the_entry,
+            list_and_list_keys_show_exactly_the_content,
+            clones_share_the_same_data,
+            replace_keeps_exactly_the_items_and_reports_removed,
+            replace_with_duplicate_keys_keeps_the_last,
+            replace_records_the_resource_version,
+            resync_of_a_plain_store_changes_nothing,
+        );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(

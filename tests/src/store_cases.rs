@@ -1,10 +1,10 @@
-//! The store conformance cases, each a generic function over any [`Indexer`] of
-//! [`Pod`]s. [`store_conformance!`](crate::store_conformance) runs them all per backend.
+//! The store conformance cases, each a generic function over any [`Store`] (the
+//! content cases) or [`Indexer`] (the index cases) of [`Pod`]s. [`store_conformance!`](crate::store_conformance) runs them all per backend.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use store_core::{Error, Indexer, ObjectName, ObjectRef, NAMESPACE_INDEX};
+use store_core::{Error, Indexer, ObjectName, ObjectRef, Store, NAMESPACE_INDEX};
 
 use crate::fixtures::{fragile_index, label_index, node_index, Pod, LABEL_INDEX, NODE_INDEX};
 
@@ -26,7 +26,7 @@ fn with_pod_indexes<S: Indexer<Pod>>(make: impl Fn() -> S) -> S {
 }
 
 /// `get` hands out the very `Arc` that was stored.
-pub fn add_then_get_hands_out_the_same_arc<S: Indexer<Pod>>(make: impl Fn() -> S) {
+pub fn add_then_get_hands_out_the_same_arc<S: Store<Pod>>(make: impl Fn() -> S) {
     let store = make();
     let pod = Pod::new("ns", "a").arc();
     assert_eq!(store.add(Arc::clone(&pod)).expect("add"), None);
@@ -38,7 +38,7 @@ pub fn add_then_get_hands_out_the_same_arc<S: Indexer<Pod>>(make: impl Fn() -> S
 }
 
 /// `update` is an upsert that returns what it replaced.
-pub fn update_replaces_and_returns_the_previous_object<S: Indexer<Pod>>(make: impl Fn() -> S) {
+pub fn update_replaces_and_returns_the_previous_object<S: Store<Pod>>(make: impl Fn() -> S) {
     let store = make();
     store.add(Pod::new("ns", "a").at(1)).expect("add");
     let previous = store.update(Pod::new("ns", "a").at(2)).expect("update");
@@ -51,7 +51,7 @@ pub fn update_replaces_and_returns_the_previous_object<S: Indexer<Pod>>(make: im
 }
 
 /// Deleting a key that is not there changes nothing.
-pub fn delete_of_missing_key_is_a_noop<S: Indexer<Pod>>(make: impl Fn() -> S) {
+pub fn delete_of_missing_key_is_a_noop<S: Store<Pod>>(make: impl Fn() -> S) {
     let store = make();
     store.add(Pod::new("ns", "a")).expect("add");
     assert_eq!(store.delete(&key("ns", "zz")), None);
@@ -60,7 +60,7 @@ pub fn delete_of_missing_key_is_a_noop<S: Indexer<Pod>>(make: impl Fn() -> S) {
 }
 
 /// `delete` removes the object and hands it back.
-pub fn delete_removes_and_returns_the_object<S: Indexer<Pod>>(make: impl Fn() -> S) {
+pub fn delete_removes_and_returns_the_object<S: Store<Pod>>(make: impl Fn() -> S) {
     let store = make();
     store.add(Pod::new("ns", "a").at(5)).expect("add");
     assert_eq!(store.delete(&key("ns", "a")).map(|p| p.version), Some(5));
@@ -70,7 +70,7 @@ pub fn delete_removes_and_returns_the_object<S: Indexer<Pod>>(make: impl Fn() ->
 }
 
 /// A borrowed `ObjectRef` finds what the owned key finds.
-pub fn borrowed_key_finds_the_entry<S: Indexer<Pod>>(make: impl Fn() -> S) {
+pub fn borrowed_key_finds_the_entry<S: Store<Pod>>(make: impl Fn() -> S) {
     let store = make();
     store.add(Pod::new("ns", "a")).expect("add");
     assert!(store.get(&ObjectRef::namespaced("ns", "a")).is_some());
@@ -81,7 +81,7 @@ pub fn borrowed_key_finds_the_entry<S: Indexer<Pod>>(make: impl Fn() -> S) {
 }
 
 /// `list` and `list_keys` show every object once, and nothing else.
-pub fn list_and_list_keys_show_exactly_the_content<S: Indexer<Pod>>(make: impl Fn() -> S) {
+pub fn list_and_list_keys_show_exactly_the_content<S: Store<Pod>>(make: impl Fn() -> S) {
     let store = make();
     assert!(store.list().is_empty());
     for name in ["c", "a", "b"] {
@@ -95,7 +95,7 @@ pub fn list_and_list_keys_show_exactly_the_content<S: Indexer<Pod>>(make: impl F
 }
 
 /// Clones of a handle see each other's writes.
-pub fn clones_share_the_same_data<S: Indexer<Pod>>(make: impl Fn() -> S) {
+pub fn clones_share_the_same_data<S: Store<Pod>>(make: impl Fn() -> S) {
     let store = make();
     let other = store.clone();
     store.add(Pod::new("ns", "a")).expect("add");
@@ -105,7 +105,7 @@ pub fn clones_share_the_same_data<S: Indexer<Pod>>(make: impl Fn() -> S) {
 }
 
 /// After `replace` the store holds exactly the list; removed keys are reported.
-pub fn replace_keeps_exactly_the_items_and_reports_removed<S: Indexer<Pod>>(make: impl Fn() -> S) {
+pub fn replace_keeps_exactly_the_items_and_reports_removed<S: Store<Pod>>(make: impl Fn() -> S) {
     let store = make();
     for name in ["a", "b", "c"] {
         store.add(Pod::new("ns", name).at(1)).expect("add");
@@ -134,7 +134,7 @@ pub fn replace_keeps_exactly_the_items_and_reports_removed<S: Indexer<Pod>>(make
 }
 
 /// Of several listed objects with one key, the last wins.
-pub fn replace_with_duplicate_keys_keeps_the_last<S: Indexer<Pod>>(make: impl Fn() -> S) {
+pub fn replace_with_duplicate_keys_keeps_the_last<S: Store<Pod>>(make: impl Fn() -> S) {
     let store = make();
     store
         .replace(
@@ -150,7 +150,7 @@ pub fn replace_with_duplicate_keys_keeps_the_last<S: Indexer<Pod>>(make: impl Fn
 }
 
 /// `last_sync_resource_version` is the rv of the last `replace`, opaque.
-pub fn replace_records_the_resource_version<S: Indexer<Pod>>(make: impl Fn() -> S) {
+pub fn replace_records_the_resource_version<S: Store<Pod>>(make: impl Fn() -> S) {
     let store = make();
     assert_eq!(store.last_sync_resource_version(), None);
     store.replace(Vec::new(), "abc-7").expect("replace");
@@ -167,7 +167,7 @@ pub fn replace_records_the_resource_version<S: Indexer<Pod>>(make: impl Fn() -> 
 }
 
 /// `resync` on a plain store is a no-op.
-pub fn resync_of_a_plain_store_changes_nothing<S: Indexer<Pod>>(make: impl Fn() -> S) {
+pub fn resync_of_a_plain_store_changes_nothing<S: Store<Pod>>(make: impl Fn() -> S) {
     let store = make();
     store.add(Pod::new("ns", "a")).expect("add");
     store.resync();
