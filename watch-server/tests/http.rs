@@ -458,8 +458,8 @@ async fn a_client_that_stops_reading_is_closed_and_counted_and_holds_up_no_one()
     let reader = tokio::spawn(async move {
         get(
             address,
-            &format!("/api/v1/configmaps?watch=1&resourceVersion={rv}&timeoutSeconds=4"),
-            Duration::from_secs(20),
+            &format!("/api/v1/configmaps?watch=1&resourceVersion={rv}&timeoutSeconds=10"),
+            Duration::from_secs(30),
         )
         .await
     });
@@ -470,8 +470,9 @@ async fn a_client_that_stops_reading_is_closed_and_counted_and_holds_up_no_one()
     for generation in 1..=300u64 {
         let cm = common::configmap(0, generation).with_data("payload", &big);
         last = server.source.apply(cm).as_str().parse::<u64>().unwrap();
-        // paced, so a client that reads keeps up
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        // paced, so a client that reads keeps up (a debug build on two slow cores
+        // renders and reads a 64 KiB event in a few milliseconds)
+        tokio::time::sleep(Duration::from_millis(8)).await;
     }
     server.cache_reaches(last).await;
     let read = reader.await.unwrap().events();
