@@ -1,10 +1,13 @@
 //! # reflector
 //!
 //! Async list+watch for `store-core`: a [`Reflector`] keeps any [`ReflectorStore`] (a
-//! `Cache`, a `ShardedCache`, a `Fifo`, a `DeltaFifo`) in sync with a
+//! `Cache`, a `ShardedCache`, a `Fifo`, a `DeltaFifo`, an `OrderedFifo`) in sync with a
 //! [`ListerWatcher`] source, with client-go's state machine (list, watch, relist,
-//! backoff, resync); an [`Informer`] adds a `DeltaFifo`, an indexed cache and event
-//! handlers on top. The default source is the embedded [`MemoryServer`].
+//! backoff, resync); an [`Informer`] adds an `OrderedFifo`, an indexed cache and event
+//! handlers on top — client-go's in-order informer (1.33+): handlers see changes in the
+//! order the source made them, across keys. (For per-key coalescing instead, run a
+//! [`Reflector`] into a `store_core::DeltaFifo` and pop it yourself.) The default source
+//! is the embedded [`MemoryServer`].
 //!
 //! ```
 //! use std::sync::Arc;
