@@ -229,14 +229,14 @@ fn two_producers_to_two_consumers(c: &mut Criterion) {
         })
     });
     group.bench_function("crossbeam_channel", |b| {
-        b.iter_custom(|iters| {
-            (0..iters)
-                .map(|_| through_channel_mpmc(ITEMS, 2, 2))
-                .sum()
-        })
+        b.iter_custom(|iters| (0..iters).map(|_| through_channel_mpmc(ITEMS, 2, 2)).sum())
     });
     group.finish();
 }
 
-criterion_group!(benches, producer_to_consumer, two_producers_to_two_consumers);
+criterion_group!(
+    benches,
+    producer_to_consumer,
+    two_producers_to_two_consumers
+);
 criterion_main!(benches);

@@ -77,7 +77,8 @@ fn reflector_burst<S: ReflectorStore<Obj> + Clone>(rt: &Runtime, store: S) -> Du
         let start = Instant::now();
         let last = burst(&server);
         while handle.last_sync_resource_version().as_ref() != Some(&last) {
-            tokio::task::yield_now().await;
+            // polled, not spun: a spinning waiter would take a core from the pipeline
+            tokio::time::sleep(Duration::from_micros(500)).await;
         }
         let elapsed = start.elapsed();
         shutdown.cancel();
@@ -106,7 +107,8 @@ fn informer_burst(rt: &Runtime) -> Duration {
         let start = Instant::now();
         burst(&server);
         while handled.load(Ordering::Relaxed) < EVENTS {
-            tokio::task::yield_now().await;
+            // polled, not spun: a spinning waiter would take a core from the pipeline
+            tokio::time::sleep(Duration::from_micros(500)).await;
         }
         let elapsed = start.elapsed();
         shutdown.cancel();

@@ -14,7 +14,7 @@ use crate::index::{
     guarded_values, register_defaults, reindex, values_for_all, IndexDef, Indexer, ShardedPostings,
 };
 use crate::options::{transformed, StoreOptions, Transform};
-use crate::store::{Removed, Store};
+use crate::store::{Removed, Store, Write};
 use crate::{Error, Keyed, ResourceVersion};
 
 type Postings<K> = DashMap<String, HashSet<K>, DefaultHashBuilder>;
@@ -165,6 +165,27 @@ fn find<'a, T: Keyed>(
 }
 
 impl<T: Keyed> Shared<T> {
+    /// An upsert under the registry the caller holds: index values first, outside
+    /// the shard lock, so a panic there changes nothing. Key-derived indexes wait: an
+    /// update leaves them as they are.
+    fn add(&self, indexes: &[ShardedIndex<T>], obj: Arc<T>) -> Result<Option<Arc<T>>, Error> {
+        let key = obj.key();
+        if indexes.is_empty() {
+            return Ok(self.items.insert(key, obj));
+        }
+        let new_values = indexes
+            .iter()
+            .map(|index| {
+                if index.def.is_key_derived() {
+                    Ok(None)
+                } else {
+                    guarded_values(&index.def, &obj, &key).map(Some)
+                }
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        self.upsert(indexes, key, obj, &new_values)
+    }
+
     /// Upserts under the key's shard lock, moving the index entries along.
     /// `indexes` is the registry, held by the caller; `new_values` holds the values
     /// of every index, or `None` for a key-derived one (unchanged by an update, and
@@ -268,24 +289,28 @@ impl<T: Keyed> Shared<T> {
 impl<T: Keyed + Send + Sync + 'static> Store<T> for ShardedCache<T> {
     fn add(&self, obj: impl Into<Arc<T>>) -> Result<Option<Arc<T>>, Error> {
         let obj = transformed(&self.shared.transform, obj.into())?;
-        let key = obj.key();
         let indexes = self.shared.indexes.read();
-        if indexes.is_empty() {
-            return Ok(self.shared.items.insert(key, obj));
-        }
-        // The new values first, outside the shard lock: a panic there changes nothing.
-        // Key-derived indexes wait: an update leaves them as they are.
-        let new_values = indexes
-            .iter()
-            .map(|index| {
-                if index.def.is_key_derived() {
-                    Ok(None)
-                } else {
-                    guarded_values(&index.def, &obj, &key).map(Some)
-                }
+        self.shared.add(&indexes, obj)
+    }
+
+    /// One write at a time (a reader may see part of the batch), under one hold of
+    /// the index registry.
+    fn apply_batch(&self, writes: Vec<Write<T>>) -> Vec<Result<Option<Arc<T>>, Error>> {
+        let writes: Vec<Result<Write<T>, Error>> = writes
+            .into_iter()
+            .map(|write| match write {
+                Write::Upsert(obj) => transformed(&self.shared.transform, obj).map(Write::Upsert),
+                delete => Ok(delete),
             })
-            .collect::<Result<Vec<_>, Error>>()?;
-        self.shared.upsert(&indexes, key, obj, &new_values)
+            .collect();
+        let indexes = self.shared.indexes.read();
+        writes
+            .into_iter()
+            .map(|write| match write? {
+                Write::Upsert(obj) => self.shared.add(&indexes, obj),
+                Write::Delete(key) => Ok(self.shared.remove(&indexes, &key).map(|(_, obj)| obj)),
+            })
+            .collect()
     }
 
     fn delete<Q>(&self, key: &Q) -> Option<Arc<T>>

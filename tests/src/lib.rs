@@ -41,6 +41,7 @@ macro_rules! store_conformance {
                 panicking_old_value_recompute_still_cleans_the_index,
                 replace_rebuilds_indexes,
                 key_derived_index_is_not_recomputed_on_update,
+                apply_batch_skips_a_write_whose_index_panics,
             );
         }
     };
@@ -64,6 +65,7 @@ macro_rules! store_conformance {
             replace_with_duplicate_keys_keeps_the_last,
             replace_records_the_resource_version,
             resync_of_a_plain_store_changes_nothing,
+            apply_batch_applies_in_order_and_answers_each_write,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use store_core::{Error, Indexer, ObjectName, ObjectRef, Store, NAMESPACE_INDEX};
+use store_core::{Error, Indexer, ObjectName, ObjectRef, Store, Write, NAMESPACE_INDEX};
 
 use crate::fixtures::{fragile_index, label_index, node_index, Pod, LABEL_INDEX, NODE_INDEX};
 
@@ -172,6 +172,46 @@ pub fn resync_of_a_plain_store_changes_nothing<S: Store<Pod>>(make: impl Fn() ->
     store.add(Pod::new("ns", "a")).expect("add");
     store.resync();
     assert_eq!(names(&store.list()), ["a"]);
+}
+
+/// `apply_batch` applies its writes in order, each answering as `add` or `delete`
+/// would; a failing write is skipped and the rest are applied.
+pub fn apply_batch_applies_in_order_and_answers_each_write<S: Store<Pod>>(make: impl Fn() -> S) {
+    let store = make();
+    store.add(Pod::new("ns", "a").at(1)).expect("add");
+    let answers = store.apply_batch(vec![
+        Write::Upsert(Pod::new("ns", "a").at(2).arc()),
+        Write::Upsert(Pod::new("ns", "b").arc()),
+        Write::Delete(key("ns", "b")),
+        Write::Delete(key("ns", "missing")),
+        Write::Upsert(Pod::new("ns", "a").at(3).arc()),
+    ]);
+    let answers: Vec<Option<u64>> = answers
+        .into_iter()
+        .map(|answer| answer.expect("no index panics").map(|old| old.version))
+        .collect();
+    assert_eq!(answers, [Some(1), None, Some(0), None, Some(2)]);
+    assert_eq!(names(&store.list()), ["a"]);
+    assert_eq!(store.get(&key("ns", "a")).expect("stored").version, 3);
+}
+
+/// An index function panicking in a batch fails that write only.
+pub fn apply_batch_skips_a_write_whose_index_panics<S: Indexer<Pod>>(make: impl Fn() -> S) {
+    let store = make();
+    let (fragile, _) = fragile_index("fragile");
+    store.add_index(fragile).expect("fresh name");
+    let answers = store.apply_batch(vec![
+        Write::Upsert(Pod::new("ns", "a").arc()),
+        Write::Upsert(Pod::new("ns", "bad").labelled(&["boom"]).arc()),
+        Write::Upsert(Pod::new("ns", "c").arc()),
+    ]);
+    assert!(matches!(answers[0], Ok(None)));
+    assert!(matches!(
+        answers[1],
+        Err(Error::IndexFunctionPanicked { .. })
+    ));
+    assert!(matches!(answers[2], Ok(None)));
+    assert_eq!(names(&store.list()), ["a", "c"]);
 }
 
 /// An `ObjectName`-keyed type gets a namespace index without asking.

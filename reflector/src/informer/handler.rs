@@ -142,12 +142,19 @@ impl<T: Keyed> Clone for Notification<T> {
     }
 }
 
+/// How many notifications a handler's thread handles between two progress updates.
+const PROGRESS_EVERY: usize = 64;
+
 /// A registered handler as the informer holds it: its queue, counters and resync
 /// schedule. Dropping it (removal, shutdown) ends the handler's thread once it has
 /// handled what was queued.
 pub(super) struct Listener<T: Keyed> {
     pub(super) id: u64,
-    sender: mpsc::Sender<Notification<T>>,
+    /// Notifications travel in batches: one channel operation, one wake-up and one
+    /// progress update per batch, not per event.
+    sender: mpsc::Sender<Vec<Notification<T>>>,
+    /// The batch being gathered, sent by [`flush`](Listener::flush).
+    gathered: Vec<Notification<T>>,
     pub(super) progress: Arc<Progress>,
     /// `None`: this handler never resyncs.
     pub(super) resync: Option<Duration>,
@@ -181,12 +188,23 @@ impl Progress {
 }
 
 impl<T: Keyed> Listener<T> {
-    pub(super) fn send(&self, notification: Notification<T>) {
-        self.progress.enqueued.fetch_add(1, Ordering::SeqCst);
-        if self.sender.send(notification).is_err() {
+    /// Adds a notification to the batch being gathered.
+    pub(super) fn push(&mut self, notification: Notification<T>) {
+        self.gathered.push(notification);
+    }
+
+    /// Hands the gathered batch to the handler's thread.
+    pub(super) fn flush(&mut self) {
+        if self.gathered.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.gathered);
+        let count = batch.len() as u64;
+        self.progress.enqueued.fetch_add(count, Ordering::SeqCst);
+        if self.sender.send(batch).is_err() {
             // The handler's thread is gone (the OS refused it, or it ended): count the
-            // notification as handled so that nobody waits for it.
-            self.progress.processed.send_modify(|done| *done += 1);
+            // notifications as handled so that nobody waits for them.
+            self.progress.processed.send_modify(|done| *done += count);
         }
     }
 }
@@ -323,6 +341,7 @@ where
         listener: Listener {
             id,
             sender,
+            gathered: Vec::new(),
             progress: Arc::clone(&progress),
             resync,
             next_resync: now + resync.unwrap_or_default(),
@@ -345,7 +364,7 @@ where
 /// itself, never the runtime nor the other handlers.
 fn run_listener<T, H>(
     handler: H,
-    receiver: mpsc::Receiver<Notification<T>>,
+    receiver: mpsc::Receiver<Vec<Notification<T>>>,
     progress: Arc<Progress>,
     on_error: SharedHook,
     runtime: RuntimeSlot,
@@ -353,20 +372,27 @@ fn run_listener<T, H>(
     T: Keyed + Send + Sync + 'static,
     H: EventHandler<T>,
 {
-    while let Ok(notification) = receiver.recv() {
+    while let Ok(batch) = receiver.recv() {
         let _entered = runtime.get().map(tokio::runtime::Handle::enter);
-        let outcome = catch_unwind(AssertUnwindSafe(|| match &notification {
-            Notification::Add(obj, initial) => handler.on_add(obj, *initial),
-            Notification::Update(old, new) => handler.on_update(old, new),
-            Notification::Delete(deleted) => handler.on_delete(deleted),
-        }));
-        if let Err(payload) = outcome {
-            progress.panics.fetch_add(1, Ordering::SeqCst);
-            let message = panic_message(payload.as_ref());
-            let error = ReflectorError::HandlerPanicked { message };
-            tracing::error!(%error, "event handler panicked");
-            report_to(&on_error, &error);
+        // Progress is published every few notifications, so a long batch (a
+        // replayed initial list) shows its advance.
+        for chunk in batch.chunks(PROGRESS_EVERY) {
+            for notification in chunk {
+                let outcome = catch_unwind(AssertUnwindSafe(|| match notification {
+                    Notification::Add(obj, initial) => handler.on_add(obj, *initial),
+                    Notification::Update(old, new) => handler.on_update(old, new),
+                    Notification::Delete(deleted) => handler.on_delete(deleted),
+                }));
+                if let Err(payload) = outcome {
+                    progress.panics.fetch_add(1, Ordering::SeqCst);
+                    let message = panic_message(payload.as_ref());
+                    let error = ReflectorError::HandlerPanicked { message };
+                    tracing::error!(%error, "event handler panicked");
+                    report_to(&on_error, &error);
+                }
+            }
+            let count = chunk.len() as u64;
+            progress.processed.send_modify(|done| *done += count);
         }
-        progress.processed.send_modify(|done| *done += 1);
     }
 }

@@ -713,10 +713,11 @@ where
         if listeners.closed {
             return Err(InformerStopped);
         }
-        let (listener, registration, thread) = Self::listen(this, handler, resync);
+        let (mut listener, registration, thread) = Self::listen(this, handler, resync);
         for obj in this.store.list() {
-            listener.send(Notification::Add(obj, true));
+            listener.push(Notification::Add(obj, true));
         }
+        listener.flush();
         listeners.list.push(listener);
         drop(listeners);
         this.threads.lock().extend(thread);
@@ -786,7 +787,7 @@ where
         events: impl Iterator<Item = &'a OrderedEvent<T>>,
         is_initial_list: bool,
     ) -> usize {
-        let listeners = self.listeners.lock();
+        let mut listeners = self.listeners.lock();
         let mut writes: Vec<Write<T>> = Vec::new();
         let mut pending: Vec<Pending<T>> = Vec::new();
         for event in events {
@@ -850,11 +851,14 @@ where
                     (Notification::Update(old, obj), sync_only)
                 }
             };
-            for listener in &listeners.list {
+            for listener in &mut listeners.list {
                 if !sync_only || listener.syncing {
-                    listener.send(notification.clone());
+                    listener.push(notification.clone());
                 }
             }
+        }
+        for listener in &mut listeners.list {
+            listener.flush();
         }
         let name = self.name.lock().clone();
         for listener in &listeners.list {
