@@ -114,3 +114,50 @@ pub fn namespace_index_from_key<T: Keyed + 'static>() -> IndexDef<T> {
     })
     .depends_only_on_key()
 }
+
+/// A field `#[keyed(resource_version = "...")]` can name: something that reads as an
+/// optional resource version.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be read as a resource version",
+    label = "a resource version path must end at a `String`, an `Option<String>` or a `ResourceVersion`"
+)]
+pub trait ResourceVersionField {
+    /// The field as a resource version (`None`: the object has none yet).
+    fn resource_version_str(&self) -> Option<&str>;
+}
+
+impl ResourceVersionField for String {
+    fn resource_version_str(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+impl ResourceVersionField for str {
+    fn resource_version_str(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+impl ResourceVersionField for crate::ResourceVersion {
+    fn resource_version_str(&self) -> Option<&str> {
+        Some(self.as_str())
+    }
+}
+
+impl<F: ResourceVersionField + ?Sized> ResourceVersionField for Box<F> {
+    fn resource_version_str(&self) -> Option<&str> {
+        (**self).resource_version_str()
+    }
+}
+
+impl<F: ResourceVersionField + ?Sized> ResourceVersionField for Arc<F> {
+    fn resource_version_str(&self) -> Option<&str> {
+        (**self).resource_version_str()
+    }
+}
+
+impl<F: ResourceVersionField> ResourceVersionField for Option<F> {
+    fn resource_version_str(&self) -> Option<&str> {
+        self.as_ref()?.resource_version_str()
+    }
+}

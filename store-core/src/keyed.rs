@@ -74,8 +74,9 @@ pub trait Keyed {
     /// `metadata.resourceVersion`). An informer compares the cached and the relisted
     /// versions of an object with it: equal means unchanged, delivered as an update only
     /// to handlers whose resync is due (client-go). The default, `None`, makes every
-    /// relisted object count as changed; k8s-openapi resources (feature `k8s-openapi`)
-    /// give theirs.
+    /// relisted object count as changed unless it is the very `Arc` already cached;
+    /// k8s-openapi resources (feature `k8s-openapi`) give theirs, and
+    /// `#[keyed(resource_version = "field.path")]` makes the derive give a field.
     ///
     /// ```
     /// use store_core::Keyed;

@@ -127,6 +127,7 @@ pub mod __private {
     //! Paths the derive's generated code uses; not part of the public API.
     pub use crate::derive_support::{
         cluster_name, namespace_index_from_key, namespace_values, object_name, KeyString,
+        ResourceVersionField,
     };
     pub use serde;
 }

@@ -24,6 +24,8 @@ pub(crate) struct TypeAttrs {
     pub(crate) key: Option<Opt<KeyValue>>,
     /// `with = "path::to::fn"`.
     pub(crate) with: Option<Opt<syn::Path>>,
+    /// `resource_version = "path"`.
+    pub(crate) resource_version: Option<Opt<FieldPath>>,
     /// Whether a problem was reported while reading the type's attributes: then
     /// "no key declared" would only repeat it.
     pub(crate) unreadable: bool,
@@ -213,11 +215,12 @@ fn keyed_option(out: &mut TypeAttrs, entry: Entry, cx: &Ctxt) {
         "name" => out.name.is_some(),
         "key" => out.key.is_some(),
         "with" => out.with.is_some(),
+        "resource_version" => out.resource_version.is_some(),
         _ => {
             cx.error_at(
                 entry.name.span(),
                 format_args!(
-                    "unknown keyed attribute `{name}`, expected `namespace`, `name`, `key` or `with`"
+                    "unknown keyed attribute `{name}`, expected `namespace`, `name`, `key`, `with` or `resource_version`"
                 ),
             );
             return;
@@ -232,6 +235,13 @@ fn keyed_option(out: &mut TypeAttrs, entry: Entry, cx: &Ctxt) {
             out.namespace = Some(path_option(entry, "namespace = \"metadata.namespace\"", cx));
         }
         "name" => out.name = Some(path_option(entry, "name = \"metadata.name\"", cx)),
+        "resource_version" => {
+            out.resource_version = Some(path_option(
+                entry,
+                "resource_version = \"metadata.resource_version\"",
+                cx,
+            ));
+        }
         "key" => {
             let value = entry
                 .value(cx, "key = \"field.path\"` or `key = Type")

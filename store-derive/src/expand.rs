@@ -85,6 +85,7 @@ fn impl_keyed(input: &Input, source: &KeySource) -> TokenStream {
         KeySource::With { func, ty } => with_key(func, ty, &names),
     };
     let indexes = indexes_fn(input, source, &names, &mut key.bounds);
+    let resource_version = resource_version_fn(input, &names, &mut key.bounds);
 
     let ident = &input.node.ident;
     let mut generics = input.node.generics.clone();
@@ -118,8 +119,40 @@ fn impl_keyed(input: &Input, source: &KeySource) -> TokenStream {
                 }
 
                 #indexes
+
+                #resource_version
             }
         };
+    }
+}
+
+/// `#[keyed(resource_version = "a.b")]`: `Keyed::resource_version` reads that field
+/// through `ResourceVersionField` (a string, an optional string or a
+/// `ResourceVersion`).
+fn resource_version_fn(
+    input: &Input,
+    names: &ParamNames,
+    bounds: &mut Vec<WherePredicate>,
+) -> TokenStream {
+    let Some(path) = input
+        .attrs
+        .resource_version
+        .as_ref()
+        .and_then(|opt| opt.value.as_ref())
+    else {
+        return TokenStream::new();
+    };
+    if let Some(ty) = direct_field_type(input, path) {
+        if names.mentions_value_param(ty) {
+            bounds.push(parse_quote!(#ty: ::store_core::__private::ResourceVersionField));
+        }
+    }
+    let access = borrow_path(&quote!(self), path);
+    quote! {
+        #[inline]
+        fn resource_version(&self) -> ::core::option::Option<&str> {
+            ::store_core::__private::ResourceVersionField::resource_version_str(#access)
+        }
     }
 }
 

@@ -103,6 +103,28 @@ use syn::{parse_macro_input, DeriveInput};
 /// is `path::to::fn(self)`; the function takes `&Self` and returns `Type`. `key` is
 /// written as a type here, not as a string.
 ///
+/// # Resource version: `#[keyed(resource_version = "...")]`
+///
+/// Names the field holding the object's resource version (a `String`, an
+/// `Option<String>` or a `store_core::ResourceVersion`, possibly nested:
+/// `"metadata.resource_version"`); the derive then implements
+/// `Keyed::resource_version`, so an informer can tell an unchanged relisted object
+/// from a changed one (only handlers whose resync is due hear about unchanged ones).
+/// Combines with every key form. Without it, `resource_version()` is `None` and an
+/// informer falls back to comparing the stored and the listed `Arc`s.
+///
+/// ```
+/// use store_core::Keyed;
+///
+/// #[derive(Keyed)]
+/// #[keyed(name = "metadata.name", resource_version = "metadata.resource_version")]
+/// struct Node { metadata: Meta }
+/// struct Meta { name: String, resource_version: Option<String> }
+///
+/// let node = Node { metadata: Meta { name: "n1".into(), resource_version: Some("42".into()) } };
+/// assert_eq!(node.resource_version(), Some("42"));
+/// ```
+///
 /// # Indexes: `#[index]`
 ///
 /// `#[index]` on a field declares a secondary index named after the field (`r#`

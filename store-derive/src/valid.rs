@@ -134,7 +134,7 @@ fn check_field_paths(input: &Input, cx: &Ctxt) {
         }) => Some(path),
         _ => None,
     };
-    let paths = [&attrs.namespace, &attrs.name]
+    let paths = [&attrs.namespace, &attrs.name, &attrs.resource_version]
         .into_iter()
         .filter_map(|opt| opt.as_ref()?.value.as_ref())
         .chain(key_path);

@@ -678,3 +678,65 @@ fn tuple_field_index_uses_its_given_name() {
     let lease = Lease("l".into(), Some("node-1".into()));
     assert_eq!(index_values(&lease), pairs(&[("holder", &["node-1"])]));
 }
+
+// --- `#[keyed(resource_version = "...")]` ---
+
+#[derive(Keyed)]
+#[keyed(
+    namespace = "meta.namespace",
+    name = "meta.name",
+    resource_version = "meta.resource_version"
+)]
+struct WithVersion {
+    meta: WithVersionMeta,
+}
+
+struct WithVersionMeta {
+    namespace: String,
+    name: String,
+    resource_version: Option<String>,
+}
+
+#[derive(Keyed)]
+#[keyed(resource_version = "rv")]
+struct Counted<R> {
+    #[key]
+    id: u32,
+    rv: R,
+}
+
+#[test]
+fn resource_version_attribute_reads_the_named_field() {
+    let mut obj = WithVersion {
+        meta: WithVersionMeta {
+            namespace: "ns".into(),
+            name: "a".into(),
+            resource_version: Some("17".into()),
+        },
+    };
+    assert_eq!(obj.resource_version(), Some("17"));
+    obj.meta.resource_version = None;
+    assert_eq!(obj.resource_version(), None);
+    assert_eq!(key_string(&obj), "ns/a");
+
+    let plain = Counted {
+        id: 1,
+        rv: String::from("3"),
+    };
+    assert_eq!(plain.resource_version(), Some("3"));
+    let typed = Counted {
+        id: 2,
+        rv: store_core::ResourceVersion::from("9"),
+    };
+    assert_eq!(typed.resource_version(), Some("9"));
+}
+
+#[test]
+fn without_the_attribute_a_derived_type_has_no_resource_version() {
+    #[derive(Keyed)]
+    struct Plain {
+        #[key]
+        id: u32,
+    }
+    assert_eq!(Plain { id: 1 }.resource_version(), None);
+}

@@ -17,22 +17,14 @@ use reflector::{
 use store_core::{Cache, DeletedObject, Keyed, ResourceVersion, Status};
 use tokio_util::sync::CancellationToken;
 
-/// An object with a resource version, so that an informer can tell an unchanged
-/// relisted object from a changed one.
-#[derive(Debug, Clone, PartialEq)]
+/// An object with a resource version (through the derive's `resource_version`), so
+/// that an informer can tell an unchanged relisted object from a changed one.
+#[derive(Debug, Clone, PartialEq, Keyed)]
+#[keyed(resource_version = "rv")]
 struct Versioned {
+    #[key]
     key: u32,
     rv: String,
-}
-
-impl Keyed for Versioned {
-    type Key = u32;
-    fn key(&self) -> u32 {
-        self.key
-    }
-    fn resource_version(&self) -> Option<&str> {
-        Some(&self.rv)
-    }
 }
 
 fn obj(key: u32, rv: &str) -> Versioned {
