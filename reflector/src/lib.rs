@@ -77,6 +77,6 @@ pub use informer::{
 pub use kubernetes::KubeSource;
 pub use lister_watcher::{List, ListOptions, ListerWatcher, WatchEvent, WatchOptions, WatchStream};
 pub use memory::{MemoryServer, MemoryServerConfig, Request};
-pub use reflector::{Reflector, ReflectorConfig, ReflectorHandle};
+pub use reflector::{Reflector, ReflectorConfig, ReflectorHandle, RelistMode};
 pub use reflector_store::{Change, ReflectorStore};
 pub use store_core;

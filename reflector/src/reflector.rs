@@ -1,6 +1,7 @@
 //! [`Reflector`]: client-go's list-then-watch state machine, keeping a
 //! [`ReflectorStore`] in sync with a [`ListerWatcher`].
 
+use std::collections::HashSet;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::RangeInclusive;
@@ -66,6 +67,32 @@ pub struct ReflectorConfig {
     /// ([`ReflectorError::StreamingListStalled`]) every 10 s while the reflector keeps
     /// waiting. Default `false`.
     pub streaming_list: bool,
+    /// How a relist (any list after the first) reaches the store; see [`RelistMode`].
+    /// Default [`RelistMode::Atomic`].
+    pub relist_mode: RelistMode,
+}
+
+/// How a relist reaches the store (DESIGN §10).
+///
+/// The first list always fills the store with one replace: the store is empty, so
+/// nothing is held twice.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RelistMode {
+    /// The whole list is gathered, then handed to the store as one `Replaced`: a
+    /// [`Cache`](store_core::Cache) reader never sees a half-relisted store, but the
+    /// old content and the whole new list are held at once (about 2× the steady
+    /// memory at the peak).
+    #[default]
+    Atomic,
+    /// Each page is written to the store as it arrives (an upsert per object) and the
+    /// keys are marked seen; at the end, the keys not seen are removed (tombstones for
+    /// a queue or an informer). A reader sees each key in its old or its new state,
+    /// never missing while the source still has it; the peak is the steady memory plus
+    /// one page and the set of seen keys. A store that does not take in-place relists
+    /// ([`ReflectorStore::supports_in_place_relist`]) is relisted atomically. A
+    /// streaming list (watch-list) is gathered as in `Atomic`.
+    InPlace,
 }
 
 impl Default for ReflectorConfig {
@@ -80,6 +107,37 @@ impl Default for ReflectorConfig {
             backoff: BackoffConfig::default(),
             internal_error_retry: Duration::ZERO,
             streaming_list: false,
+            relist_mode: RelistMode::Atomic,
+        }
+    }
+}
+
+/// What stops a list whose page the store refused (the store's error is reported).
+fn page_refused() -> Status {
+    Status::internal_error("the store refused a page of an in-place relist")
+}
+
+/// Where a list's pages go.
+enum Sink<T: Keyed> {
+    /// Gathered, for one `Replaced` at the end.
+    Gather(Vec<Arc<T>>),
+    /// Written to the store page by page (an in-place relist), with the keys seen and
+    /// the store's error if it refused a page.
+    InPlace {
+        seen: HashSet<T::Key>,
+        refused: Option<store_core::Error>,
+    },
+}
+
+impl<T: Keyed> Sink<T> {
+    /// Forgets what an abandoned list gathered (a fresh list follows).
+    fn restart(&mut self) {
+        match self {
+            Sink::Gather(items) => items.clear(),
+            Sink::InPlace { seen, refused } => {
+                seen.clear();
+                *refused = None;
+            }
         }
     }
 }
@@ -388,6 +446,17 @@ where
             let mut resource_version = self.list_resource_version(list_from);
             let mut opened = None;
             let mut listed = None;
+            let in_place = self.config.relist_mode == RelistMode::InPlace
+                && self.shared.lists.load(Ordering::Relaxed) > 0
+                && self.store.supports_in_place_relist();
+            let mut sink = if in_place {
+                Sink::InPlace {
+                    seen: HashSet::new(),
+                    refused: None,
+                }
+            } else {
+                Sink::Gather(Vec::new())
+            };
             if self.config.streaming_list && !self.streaming_unsupported.load(Ordering::Relaxed) {
                 // A streaming list asks for the latest state or one at least as fresh
                 // as the last synced version ("0" would allow an older one).
@@ -401,7 +470,8 @@ where
                 };
                 match streamed {
                     Ok((items, version, stream)) => {
-                        listed = Some(Ok((items, version)));
+                        sink = Sink::Gather(items);
+                        listed = Some(Ok(version));
                         opened = Some(stream);
                     }
                     Err(status) => self.streaming_failed(&from, status),
@@ -411,7 +481,7 @@ where
                 Some(listed) => listed,
                 None => tokio::select! {
                     _ = shutdown.cancelled() => break 'relist,
-                    listed = self.list_all(&resource_version) => listed,
+                    listed = self.list_all(&resource_version, &mut sink) => listed,
                 },
             };
             // client-go: a version the source no longer has (or has not reached) is
@@ -424,14 +494,36 @@ where
                     tracing::info!(%resource_version, %status, "listed version unavailable; listing the latest");
                     list_from = ListFrom::Latest;
                     resource_version = self.list_resource_version(list_from);
+                    sink.restart();
                     listed = tokio::select! {
                         _ = shutdown.cancelled() => break 'relist,
-                        listed = self.list_all(&resource_version) => listed,
+                        listed = self.list_all(&resource_version, &mut sink) => listed,
                     };
                 }
             }
-            let (items, listed_version) = match listed {
+            let listed_version = match listed {
                 Ok(listed) => listed,
+                Err(_)
+                    if matches!(
+                        &sink,
+                        Sink::InPlace {
+                            refused: Some(_),
+                            ..
+                        }
+                    ) =>
+                {
+                    if let Sink::InPlace {
+                        refused: Some(error),
+                        ..
+                    } = sink
+                    {
+                        self.report(ReflectorError::Store(error));
+                    }
+                    if !sleep(&mut backoff, &shutdown).await {
+                        break 'relist;
+                    }
+                    continue 'relist;
+                }
                 Err(status) => {
                     if status.is_expired_or_gone() || status.is_too_large_resource_version() {
                         list_from = ListFrom::Latest;
@@ -446,11 +538,17 @@ where
                     continue 'relist;
                 }
             };
-            let count = items.len();
-            if let Err(error) = self
-                .store
-                .apply(Change::Replaced(items, listed_version.clone()))
-            {
+            let (count, applied) = match sink {
+                Sink::Gather(items) => (
+                    items.len(),
+                    self.store
+                        .apply(Change::Replaced(items, listed_version.clone())),
+                ),
+                Sink::InPlace { seen, .. } => {
+                    (seen.len(), self.store.relist_end(&seen, &listed_version))
+                }
+            };
+            if let Err(error) = applied {
                 self.report(ReflectorError::Store(error));
                 if !sleep(&mut backoff, &shutdown).await {
                     break 'relist;
@@ -636,8 +734,8 @@ where
     async fn list_all(
         &self,
         resource_version: &ResourceVersion,
-    ) -> Result<(Vec<Arc<T>>, ResourceVersion), Status> {
-        let mut items = Vec::new();
+        sink: &mut Sink<T>,
+    ) -> Result<ResourceVersion, Status> {
         let mut source_id = None;
         let mut options = ListOptions {
             resource_version: resource_version.clone(),
@@ -657,8 +755,13 @@ where
                             continue_token: None,
                         })
                         .await?;
+                    // The pages taken so far belong to a snapshot that is gone.
+                    sink.restart();
+                    if !self.take_page(sink, full.items) {
+                        return Err(page_refused());
+                    }
                     self.set_source(full.source_id);
-                    return Ok((full.items, full.resource_version));
+                    return Ok(full.resource_version);
                 }
                 Err(status) => return Err(status),
             };
@@ -671,7 +774,9 @@ where
                     page.source_id
                 )));
             }
-            items.extend(page.items);
+            if !self.take_page(sink, page.items) {
+                return Err(page_refused());
+            }
             match page.continue_token {
                 Some(token) if !token.is_empty() => {
                     if options.continue_token.is_none() && resource_version.as_str() == "0" {
@@ -681,10 +786,26 @@ where
                 }
                 _ => {
                     self.set_source(source_id);
-                    return Ok((items, page.resource_version));
+                    return Ok(page.resource_version);
                 }
             }
         }
+    }
+
+    /// Hands one listed page to the sink: gathered, or written to the store at once
+    /// (in place). A page the store refuses stops the list (`false`).
+    fn take_page(&self, sink: &mut Sink<T>, items: Vec<Arc<T>>) -> bool {
+        match sink {
+            Sink::Gather(gathered) => gathered.extend(items),
+            Sink::InPlace { seen, refused } => {
+                seen.extend(items.iter().map(|obj| obj.key()));
+                if let Err(error) = self.store.relist_page(items) {
+                    *refused = Some(error);
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     fn watch_options(&self, send_initial_events: bool) -> WatchOptions {

@@ -1,11 +1,12 @@
 //! [`ReflectorStore`]: what a [`Reflector`](crate::Reflector) writes into, implemented
-//! by both caches and both queues of `store-core`.
+//! by both caches and the queues of `store-core`.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use store_core::{
     Cache, DeletedObject, Delta, DeltaFifo, Error, Fifo, Keyed, OrderedFifo, ResourceVersion,
-    ShardedCache, Store,
+    ShardedCache, Store, Write,
 };
 
 /// One change a reflector hands to its store.
@@ -61,6 +62,48 @@ pub trait ReflectorStore<T: Keyed>: Send + Sync + 'static {
     fn bookmark(&self, resource_version: &ResourceVersion) {
         let _ = resource_version;
     }
+
+    /// Whether this store takes in-place relists
+    /// ([`RelistMode::InPlace`](crate::RelistMode::InPlace)): [`relist_page`] and
+    /// [`relist_end`]. The default, `false`, makes the reflector relist it atomically
+    /// (one `Replaced`).
+    ///
+    /// [`relist_page`]: Self::relist_page
+    /// [`relist_end`]: Self::relist_end
+    fn supports_in_place_relist(&self) -> bool {
+        false
+    }
+
+    /// One page of an in-place relist, written as it arrives. The default upserts
+    /// each object as a [`Change::Modified`].
+    fn relist_page(&self, page: Vec<Arc<T>>) -> Result<(), Error> {
+        page.into_iter()
+            .try_for_each(|obj| self.apply(Change::Modified(obj)))
+    }
+
+    /// The end of an in-place relist: every key not in `seen` (the keys of every page)
+    /// is gone; the store is now at `resource_version`. The default refuses
+    /// ([`Error::InPlaceRelistUnsupported`]): a store that takes in-place relists
+    /// implements it.
+    fn relist_end(
+        &self,
+        seen: &HashSet<T::Key>,
+        resource_version: &ResourceVersion,
+    ) -> Result<(), Error> {
+        let _ = (seen, resource_version);
+        Err(Error::InPlaceRelistUnsupported)
+    }
+}
+
+/// A page of an in-place relist into a cache: one `apply_batch` (one write lock for a
+/// `Cache`); the first refused object's error is returned, after the others.
+fn page_into_store<T: Keyed, S: Store<T>>(store: &S, page: Vec<Arc<T>>) -> Result<(), Error> {
+    let writes = page.into_iter().map(Write::Upsert).collect();
+    store
+        .apply_batch(writes)
+        .into_iter()
+        .find_map(Result::err)
+        .map_or(Ok(()), Err)
 }
 
 fn apply_to_store<T, S>(store: &S, change: Change<T>) -> Result<(), Error>
@@ -82,16 +125,54 @@ where
     }
 }
 
-impl<T: Keyed + Send + Sync + 'static> ReflectorStore<T> for Cache<T> {
-    fn apply(&self, change: Change<T>) -> Result<(), Error> {
-        apply_to_store(self, change)
-    }
-}
+macro_rules! cache_reflector_store {
+    ($($cache:ident),*) => {$(
+        impl<T: Keyed + Send + Sync + 'static> ReflectorStore<T> for $cache<T> {
+            fn apply(&self, change: Change<T>) -> Result<(), Error> {
+                apply_to_store(self, change)
+            }
 
-impl<T: Keyed + Send + Sync + 'static> ReflectorStore<T> for ShardedCache<T> {
-    fn apply(&self, change: Change<T>) -> Result<(), Error> {
-        apply_to_store(self, change)
-    }
+            fn supports_in_place_relist(&self) -> bool {
+                true
+            }
+
+            fn relist_page(&self, page: Vec<Arc<T>>) -> Result<(), Error> {
+                page_into_store(self, page)
+            }
+
+            fn relist_end(
+                &self,
+                seen: &HashSet<T::Key>,
+                resource_version: &ResourceVersion,
+            ) -> Result<(), Error> {
+                self.retain_listed(seen, resource_version.clone()).map(drop)
+            }
+        }
+    )*};
+}
+cache_reflector_store!(Cache, ShardedCache);
+
+/// The queues' in-place relists: their own `relist_page` and `relist_end`.
+macro_rules! queue_in_place_relist {
+    () => {
+        fn supports_in_place_relist(&self) -> bool {
+            true
+        }
+
+        fn relist_page(&self, page: Vec<Arc<T>>) -> Result<(), Error> {
+            Self::relist_page(self, page);
+            Ok(())
+        }
+
+        fn relist_end(
+            &self,
+            seen: &HashSet<T::Key>,
+            resource_version: &ResourceVersion,
+        ) -> Result<(), Error> {
+            Self::relist_end(self, seen, resource_version.clone());
+            Ok(())
+        }
+    };
 }
 
 impl<T: Keyed + Send + Sync + 'static> ReflectorStore<T> for Fifo<T> {
@@ -106,6 +187,8 @@ impl<T: Keyed + Send + Sync + 'static> ReflectorStore<T> for Fifo<T> {
         }
         Ok(())
     }
+
+    queue_in_place_relist!();
 }
 
 impl<T: Keyed + Send + Sync + 'static> ReflectorStore<T> for DeltaFifo<T> {
@@ -121,6 +204,8 @@ impl<T: Keyed + Send + Sync + 'static> ReflectorStore<T> for DeltaFifo<T> {
         }
         Ok(())
     }
+
+    queue_in_place_relist!();
 }
 
 /// Every change becomes its own entry, with the version of the watch event that made
@@ -139,6 +224,8 @@ impl<T: Keyed + Send + Sync + 'static> ReflectorStore<T> for OrderedFifo<T> {
     fn bookmark(&self, resource_version: &ResourceVersion) {
         OrderedFifo::bookmark(self, resource_version.clone());
     }
+
+    queue_in_place_relist!();
 }
 
 fn apply_to_ordered<T: Keyed + Send + Sync + 'static>(
@@ -167,5 +254,21 @@ impl<T: Keyed, S: ReflectorStore<T>> ReflectorStore<T> for Arc<S> {
 
     fn bookmark(&self, resource_version: &ResourceVersion) {
         (**self).bookmark(resource_version);
+    }
+
+    fn supports_in_place_relist(&self) -> bool {
+        (**self).supports_in_place_relist()
+    }
+
+    fn relist_page(&self, page: Vec<Arc<T>>) -> Result<(), Error> {
+        (**self).relist_page(page)
+    }
+
+    fn relist_end(
+        &self,
+        seen: &HashSet<T::Key>,
+        resource_version: &ResourceVersion,
+    ) -> Result<(), Error> {
+        (**self).relist_end(seen, resource_version)
     }
 }

@@ -297,6 +297,31 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for Cache<T> {
     fn last_sync_resource_version(&self) -> Option<ResourceVersion> {
         self.inner.read().resource_version.clone()
     }
+
+    /// Removes the unseen keys and records the version under one write lock.
+    fn retain_listed(
+        &self,
+        seen: &std::collections::HashSet<T::Key>,
+        resource_version: impl Into<ResourceVersion>,
+    ) -> Result<Removed<T>, Error> {
+        let resource_version = resource_version.into();
+        let mut inner = self.inner.write();
+        let gone: Vec<T::Key> = inner
+            .items
+            .keys()
+            .filter(|key| !seen.contains(*key))
+            .cloned()
+            .collect();
+        let removed = gone
+            .into_iter()
+            .filter_map(|key| {
+                let obj = inner.remove(&key)?;
+                Some((key, obj))
+            })
+            .collect();
+        inner.resource_version = Some(resource_version);
+        Ok(removed)
+    }
 }
 
 impl<T: Keyed + Send + Sync + 'static> Cache<T> {

@@ -499,6 +499,50 @@ impl<T: Keyed + Send + Sync + 'static> DeltaFifo<T> {
     {
         let items: Vec<(T::Key, Arc<T>)> = items.into_iter().map(|obj| (obj.key(), obj)).collect();
         self.queue.write(|state| {
+            let listed: hashbrown::HashSet<&T::Key> = items.iter().map(|(key, _)| key).collect();
+            self.append_listed(state, &items);
+            self.tombstone_unlisted(state, |key| listed.contains(key));
+        });
+    }
+
+    /// One page of an in-place relist (a reflector's `RelistMode::InPlace`): each object
+    /// is queued as `Replaced` (or `Sync`) as it arrives;
+    /// [`relist_end`](DeltaFifo::relist_end) finishes the relist. A page and its end
+    /// together queue what one [`replace`](DeltaFifo::replace) of every page queues.
+    pub fn relist_page<I>(&self, items: I)
+    where
+        I: IntoIterator<Item = Arc<T>>,
+    {
+        let items: Vec<(T::Key, Arc<T>)> = items.into_iter().map(|obj| (obj.key(), obj)).collect();
+        self.queue.write(|state| self.append_listed(state, &items));
+    }
+
+    /// The end of an in-place relist: typed tombstones for the keys the consumer holds
+    /// or has queued that the list lacked (`seen` holds every listed key).
+    pub fn relist_end(
+        &self,
+        seen: &std::collections::HashSet<T::Key>,
+        _resource_version: impl Into<ResourceVersion>,
+    ) {
+        self.queue
+            .write(|state| self.tombstone_unlisted(state, |key| seen.contains(key)));
+    }
+
+    fn append_listed(&self, state: &mut DeltaState<T>, items: &[(T::Key, Arc<T>)]) {
+        for (key, obj) in items {
+            let delta = if self.emit_sync_on_replace {
+                Delta::Sync(Arc::clone(obj))
+            } else {
+                Delta::Replaced(Arc::clone(obj))
+            };
+            append(state, key.clone(), delta);
+        }
+    }
+
+    /// Tombstones for every key queued, known or in flight that the list lacks, then
+    /// the end of the relist's bookkeeping.
+    fn tombstone_unlisted(&self, state: &mut DeltaState<T>, listed: impl Fn(&T::Key) -> bool) {
+        {
             // Read under the queue's lock: a popper finishing meanwhile would otherwise
             // slip between this snapshot and the in-flight bookkeeping below.
             let known_keys = self
@@ -506,19 +550,10 @@ impl<T: Keyed + Send + Sync + 'static> DeltaFifo<T> {
                 .as_ref()
                 .map(|known| known.known_keys())
                 .unwrap_or_default();
-            let listed: hashbrown::HashSet<&T::Key> = items.iter().map(|(key, _)| key).collect();
-            for (key, obj) in &items {
-                let delta = if self.emit_sync_on_replace {
-                    Delta::Sync(Arc::clone(obj))
-                } else {
-                    Delta::Replaced(Arc::clone(obj))
-                };
-                append(state, key.clone(), delta);
-            }
             // Queued keys the list lacks: their newest queued state is the last known.
             let queued_gone: Vec<(T::Key, Option<Arc<T>>)> = state
                 .entries()
-                .filter(|(key, _)| !listed.contains(key))
+                .filter(|(key, _)| !listed(key))
                 .map(|(key, deltas)| {
                     let last = deltas.newest().and_then(|d| d.object()).cloned();
                     (key.clone(), last)
@@ -535,8 +570,7 @@ impl<T: Keyed + Send + Sync + 'static> DeltaFifo<T> {
             // the list lacks, with nothing queued: the consumer's state is the last known.
             let mut known_gone: Vec<(T::Key, Option<Arc<T>>)> = Vec::new();
             for key in known_keys {
-                if listed.contains(&key) || state.contains(&key) || state.in_flight(&key).is_some()
-                {
+                if listed(&key) || state.contains(&key) || state.in_flight(&key).is_some() {
                     continue;
                 }
                 let last = self
@@ -547,7 +581,7 @@ impl<T: Keyed + Send + Sync + 'static> DeltaFifo<T> {
             }
             let in_flight_gone: Vec<(T::Key, Option<Arc<T>>)> = state
                 .in_flight_entries()
-                .filter(|(key, outcome)| outcome.is_some() && !listed.contains(key))
+                .filter(|(key, outcome)| outcome.is_some() && !listed(key))
                 .filter(|(key, _)| !state.contains(*key))
                 .map(|(key, outcome)| (key.clone(), outcome.clone()))
                 .collect();
@@ -562,7 +596,7 @@ impl<T: Keyed + Send + Sync + 'static> DeltaFifo<T> {
                 append(state, key, Delta::Deleted(tombstone));
             }
             state.end_replace();
-        });
+        }
     }
 
     /// Appends `Sync` for every known key with nothing queued (and not being

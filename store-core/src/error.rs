@@ -42,6 +42,11 @@ pub enum Error {
         message: String,
     },
 
+    /// A store was asked to finish an in-place relist it does not take (its
+    /// `ReflectorStore` does not support `RelistMode::InPlace`).
+    #[error("this store does not take in-place relists")]
+    InPlaceRelistUnsupported,
+
     /// A store's transformer panicked; the write that ran it did not happen.
     #[error("store transformer panicked on object {key}: {message}")]
     TransformPanicked {

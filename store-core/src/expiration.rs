@@ -350,4 +350,31 @@ where
     fn last_sync_resource_version(&self) -> Option<ResourceVersion> {
         self.shared.entries.read().resource_version.clone()
     }
+
+    /// Removes the unseen keys (reporting the unexpired ones) and records the version;
+    /// the listed entries keep the stamps their page's writes gave them.
+    fn retain_listed(
+        &self,
+        seen: &std::collections::HashSet<T::Key>,
+        resource_version: impl Into<ResourceVersion>,
+    ) -> Result<Removed<T>, Error> {
+        let now = self.shared.clock.now();
+        let mut entries = self.shared.entries.write();
+        entries.resource_version = Some(resource_version.into());
+        let gone: Vec<T::Key> = entries
+            .items
+            .keys()
+            .filter(|key| !seen.contains(*key))
+            .cloned()
+            .collect();
+        let mut removed = Vec::new();
+        for key in gone {
+            if let Some(stamped) = entries.items.remove(&key) {
+                if !self.shared.expired(&stamped, now) {
+                    removed.push((key, stamped.obj));
+                }
+            }
+        }
+        Ok(removed)
+    }
 }

@@ -61,6 +61,19 @@ pub struct Fifo<T: Keyed> {
     known: Option<Arc<dyn KnownObjects<T>>>,
 }
 
+/// Drops the queued keys a list lacks.
+fn drop_unlisted<T: Keyed>(state: &mut FifoState<T>, listed: impl Fn(&T::Key) -> bool) {
+    let dropped: Vec<T::Key> = state
+        .entries()
+        .map(|(key, _)| key)
+        .filter(|key| !listed(key))
+        .cloned()
+        .collect();
+    for key in &dropped {
+        state.remove(key);
+    }
+}
+
 /// The keyed queue state behind a [`Fifo`].
 type FifoState<T> = State<<T as Keyed>::Key, Arc<T>, ()>;
 
@@ -119,18 +132,39 @@ impl<T: Keyed + Send + Sync + 'static> Fifo<T> {
         let items: Vec<(T::Key, Arc<T>)> = items.into_iter().map(|obj| (obj.key(), obj)).collect();
         self.queue.write(|state| {
             let listed: hashbrown::HashSet<&T::Key> = items.iter().map(|(key, _)| key).collect();
-            let dropped: Vec<T::Key> = state
-                .entries()
-                .map(|(key, _)| key)
-                .filter(|key| !listed.contains(key))
-                .cloned()
-                .collect();
-            for key in &dropped {
-                state.remove(key);
-            }
+            drop_unlisted(state, |key| listed.contains(key));
             for (key, obj) in items.iter().cloned() {
                 state.upsert(key, obj, |queued, newer| *queued = newer);
             }
+            state.end_replace();
+        });
+    }
+
+    /// One page of an in-place relist (a reflector's `RelistMode::InPlace`): the objects
+    /// are queued as they arrive; [`relist_end`](Fifo::relist_end) finishes it.
+    /// A page and its end together do what one [`replace`](Fifo::replace) of every
+    /// page does.
+    pub fn relist_page<I>(&self, items: I)
+    where
+        I: IntoIterator<Item = Arc<T>>,
+    {
+        let items: Vec<(T::Key, Arc<T>)> = items.into_iter().map(|obj| (obj.key(), obj)).collect();
+        self.queue.write(|state| {
+            for (key, obj) in items {
+                state.upsert(key, obj, |queued, newer| *queued = newer);
+            }
+        });
+    }
+
+    /// The end of an in-place relist: queued keys the list did not contain (`seen`
+    /// holds every listed key) are dropped.
+    pub fn relist_end(
+        &self,
+        seen: &std::collections::HashSet<T::Key>,
+        _resource_version: impl Into<ResourceVersion>,
+    ) {
+        self.queue.write(|state| {
+            drop_unlisted(state, |key| seen.contains(key));
             state.end_replace();
         });
     }

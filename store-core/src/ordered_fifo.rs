@@ -550,6 +550,64 @@ impl<T: Keyed + Send + Sync + 'static> OrderedFifo<T> {
         });
     }
 
+    /// One page of an in-place relist (a reflector's `RelistMode::InPlace`): each object
+    /// is queued as a `Replaced` delta as it arrives, atomic mode or not;
+    /// [`relist_end`](OrderedFifo::relist_end) finishes the relist. Unlike
+    /// [`replace`](OrderedFifo::replace), the relist's tombstones come after its
+    /// objects — they can only be known once the whole list was seen — and the queue
+    /// never holds the whole list at once unless the consumer stalls.
+    ///
+    /// Meant for relists: the initial list of an empty queue is best a `replace`, so
+    /// that every entry of it counts as initial.
+    pub fn relist_page<I>(&self, items: I)
+    where
+        I: IntoIterator<Item = Arc<T>>,
+    {
+        self.queue.write(|log| {
+            for obj in items {
+                log.push(OrderedEvent::Delta(Delta::Replaced(obj)), None);
+            }
+        });
+    }
+
+    /// The end of an in-place relist: a typed tombstone for every key the consumer
+    /// will hold (known, in flight or queued) that the list lacked (`seen` holds every
+    /// listed key), in key order; the list's version goes with the last tombstone, or
+    /// with a `Bookmark` entry when nothing was deleted.
+    pub fn relist_end(
+        &self,
+        seen: &std::collections::HashSet<T::Key>,
+        resource_version: impl Into<ResourceVersion>,
+    ) {
+        let rv = resource_version.into();
+        self.queue.write(|log| {
+            let mut gone: Vec<(T::Key, Arc<T>)> = log
+                .projected(self.known.as_deref())
+                .into_iter()
+                .filter(|(key, _)| !seen.contains(key))
+                .collect();
+            gone.sort_by(|(a, _), (b, _)| a.cmp(b));
+            if gone.is_empty() {
+                log.push(OrderedEvent::Bookmark(rv.clone()), Some(rv));
+            } else {
+                let count = gone.len();
+                for (i, (key, last)) in gone.into_iter().enumerate() {
+                    let tombstone = DeletedObject::Unknown {
+                        key,
+                        last: Some(last),
+                    };
+                    let at = (i + 1 == count).then(|| rv.clone());
+                    log.push(OrderedEvent::Delta(Delta::Deleted(tombstone)), at);
+                }
+            }
+            if !log.populated {
+                log.populated = true;
+                log.initial_boundary = log.next_seq;
+                log.initial_remaining = log.entries.len();
+            }
+        });
+    }
+
     /// Queues `Sync` for every known object whose key has nothing queued or being
     /// processed, in key order. No-op without known objects.
     pub fn resync(&self) {

@@ -406,6 +406,29 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for ShardedCache<T> {
     fn last_sync_resource_version(&self) -> Option<ResourceVersion> {
         self.shared.resource_version.read().clone()
     }
+
+    /// Removes the unseen keys shard by shard (a reader may see some gone before the
+    /// others), then records the version.
+    fn retain_listed(
+        &self,
+        seen: &std::collections::HashSet<T::Key>,
+        resource_version: impl Into<ResourceVersion>,
+    ) -> Result<Removed<T>, Error> {
+        let indexes = self.shared.indexes.read();
+        let gone: Vec<T::Key> = self
+            .shared
+            .items
+            .iter()
+            .filter(|entry| !seen.contains(entry.key()))
+            .map(|entry| entry.key().clone())
+            .collect();
+        let removed = gone
+            .into_iter()
+            .filter_map(|key| self.shared.remove(&indexes, &key))
+            .collect();
+        *self.shared.resource_version.write() = Some(resource_version.into());
+        Ok(removed)
+    }
 }
 
 impl<T: Keyed + Send + Sync + 'static> Indexer<T> for ShardedCache<T> {

@@ -1,5 +1,6 @@
 //! The [`Store`] contract both cache backends implement.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::hash::Hash;
 use std::sync::Arc;
@@ -106,6 +107,55 @@ pub trait Store<T: Keyed>: Clone + Send + Sync {
 
     /// Resync: a no-op for a plain store (queues re-deliver their content instead).
     fn resync(&self) {}
+
+    /// The end of an in-place relist (a reflector's `RelistMode::InPlace`): the listed
+    /// objects were written (upserted) page by page as they arrived; this removes every
+    /// entry whose key is not in `seen` and records `resource_version` as the last
+    /// synced version, as [`replace`](Store::replace) would have at the end. Returns
+    /// the removed entries.
+    ///
+    /// Meanwhile a reader saw each key either in its old or in its new state, never
+    /// missing while the source still has it. The peak memory is the store plus one
+    /// page, not two copies of the store.
+    ///
+    /// Both caches remove in place. The default (for other stores) calls `replace` with
+    /// the entries it keeps.
+    ///
+    /// ```
+    /// use std::collections::HashSet;
+    /// use store_core::{Cache, Keyed, Store};
+    ///
+    /// #[derive(Keyed)]
+    /// struct Lease { #[key] name: String, holder: u32 }
+    ///
+    /// let cache = Cache::new();
+    /// cache.replace(["a", "b", "c"].map(|n| Lease { name: n.into(), holder: 1 }.into()), "5")?;
+    /// // a relist, one page at a time
+    /// let mut seen = HashSet::new();
+    /// for page in [vec!["a"], vec!["c"]] {
+    ///     for name in page {
+    ///         cache.add(Lease { name: name.into(), holder: 2 })?;
+    ///         seen.insert(name.to_string());
+    ///     }
+    /// }
+    /// let removed = cache.retain_listed(&seen, "9")?;
+    /// assert_eq!(removed.len(), 1); // "b" is gone
+    /// assert_eq!(cache.len(), 2);
+    /// assert_eq!(cache.last_sync_resource_version().unwrap().as_str(), "9");
+    /// # Ok::<(), store_core::Error>(())
+    /// ```
+    fn retain_listed(
+        &self,
+        seen: &HashSet<T::Key>,
+        resource_version: impl Into<ResourceVersion>,
+    ) -> Result<Removed<T>, Error> {
+        let kept: Vec<Arc<T>> = self
+            .list()
+            .into_iter()
+            .filter(|obj| seen.contains(&obj.key()))
+            .collect();
+        self.replace(kept, resource_version)
+    }
 
     /// The resource version passed to the last [`replace`](Store::replace), if any.
     fn last_sync_resource_version(&self) -> Option<ResourceVersion>;

@@ -160,6 +160,17 @@ impl<T: Keyed, S: Store<T>> Store<T> for UndeltaStore<T, S> {
         self.store.last_sync_resource_version()
     }
 
+    fn retain_listed(
+        &self,
+        seen: &std::collections::HashSet<T::Key>,
+        resource_version: impl Into<ResourceVersion>,
+    ) -> Result<Removed<T>, Error> {
+        self.write(
+            |store| store.retain_listed(seen, resource_version),
+            Result::is_ok,
+        )
+    }
+
     /// The batch goes to the wrapped store's `apply_batch`, then one push — made even
     /// if some writes of the batch failed, since the others were applied.
     fn apply_batch(&self, writes: Vec<Write<T>>) -> Vec<Result<Option<Arc<T>>, Error>> {

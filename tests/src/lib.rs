@@ -66,6 +66,7 @@ macro_rules! store_conformance {
             replace_records_the_resource_version,
             resync_of_a_plain_store_changes_nothing,
             apply_batch_applies_in_order_and_answers_each_write,
+            retain_listed_ends_an_in_place_relist,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

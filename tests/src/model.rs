@@ -20,6 +20,9 @@ pub enum Op {
     Delete(ObjectName),
     /// `replace` with this list.
     Replace(Vec<Pod>),
+    /// The same list as an in-place relist: `add`s in pages of three, then
+    /// `retain_listed`.
+    RelistInPlace(Vec<Pod>),
 }
 
 const NAMESPACES: [&str; 2] = ["a", "b"];
@@ -49,6 +52,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => pod().prop_map(Op::Update),
         3 => pod().prop_map(|p| Op::Delete(p.key_of())),
         1 => proptest::collection::vec(pod(), 0..8).prop_map(Op::Replace),
+        1 => proptest::collection::vec(pod(), 0..8).prop_map(Op::RelistInPlace),
     ]
 }
 
@@ -109,11 +113,23 @@ fn apply<S: Store<Pod>>(store: &S, model: &mut Model, op: &Op) {
             let removed = store.delete(key);
             assert_eq!(removed.as_deref(), model.remove(key).as_ref(), "{op:?}");
         }
-        Op::Replace(pods) => {
+        Op::Replace(pods) | Op::RelistInPlace(pods) => {
             let fresh: Model = pods.iter().map(|p| (p.key_of(), p.clone())).collect();
-            let removed = store
-                .replace(pods.iter().cloned().map(Arc::new), "rv")
-                .expect("index functions do not panic");
+            let removed = if matches!(op, Op::Replace(_)) {
+                store.replace(pods.iter().cloned().map(Arc::new), "rv")
+            } else {
+                let mut seen = std::collections::HashSet::new();
+                for page in pods.chunks(3) {
+                    for pod in page {
+                        store
+                            .add(pod.clone())
+                            .expect("index functions do not panic");
+                        seen.insert(pod.key_of());
+                    }
+                }
+                store.retain_listed(&seen, "rv")
+            }
+            .expect("index functions do not panic");
             let removed: BTreeMap<ObjectName, Pod> = removed
                 .into_iter()
                 .map(|(key, pod)| (key, (*pod).clone()))

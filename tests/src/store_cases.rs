@@ -195,6 +195,43 @@ pub fn apply_batch_applies_in_order_and_answers_each_write<S: Store<Pod>>(make: 
     assert_eq!(store.get(&key("ns", "a")).expect("stored").version, 3);
 }
 
+/// An in-place relist: pages upserted, then `retain_listed` removes the unseen keys,
+/// reports them with their last objects and records the version.
+pub fn retain_listed_ends_an_in_place_relist<S: Store<Pod>>(make: impl Fn() -> S) {
+    let store = make();
+    store
+        .replace(
+            ["a", "b", "c", "d"].map(|name| Pod::new("ns", name).at(1).arc()),
+            "5",
+        )
+        .expect("replace");
+    let mut seen = std::collections::HashSet::new();
+    for page in [["a", "e"], ["c", "f"]] {
+        for name in page {
+            store.add(Pod::new("ns", name).at(2)).expect("add");
+            seen.insert(key("ns", name));
+        }
+        // mid-relist: every key the source still has is there, old or new
+        assert!(["a", "c"].iter().all(|n| store.contains_key(&key("ns", n))));
+    }
+    let mut removed = store.retain_listed(&seen, "9").expect("retain");
+    removed.sort_by(|a, b| a.0.cmp(&b.0));
+    let removed: Vec<(String, u64)> = removed
+        .into_iter()
+        .map(|(key, pod)| (key.name, pod.version))
+        .collect();
+    assert_eq!(removed, [("b".to_owned(), 1), ("d".to_owned(), 1)]);
+    assert_eq!(names(&store.list()), ["a", "c", "e", "f"]);
+    assert!(store.list().iter().all(|pod| pod.version == 2));
+    assert_eq!(
+        store
+            .last_sync_resource_version()
+            .expect("recorded")
+            .as_str(),
+        "9"
+    );
+}
+
 /// An index function panicking in a batch fails that write only.
 pub fn apply_batch_skips_a_write_whose_index_panics<S: Indexer<Pod>>(make: impl Fn() -> S) {
     let store = make();

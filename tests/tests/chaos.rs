@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use conformance::fixtures::{item, Item};
 use parking_lot::Mutex;
-use reflector::{BackoffConfig, Informer, MemoryServer, MemoryServerConfig, ReflectorConfig};
+use reflector::{
+    BackoffConfig, Informer, MemoryServer, MemoryServerConfig, ReflectorConfig, RelistMode,
+};
 use store_core::{Cache, DeletedObject, Status, Store};
 use tokio_util::sync::CancellationToken;
 
@@ -90,7 +92,7 @@ async fn churn(server: &MemoryServer<Item>, rng: &mut fastrand::Rng) {
     server.set_latency(None);
 }
 
-async fn run_seed(seed: u64) {
+async fn run_seed(seed: u64, relist_mode: RelistMode) {
     let mut rng = fastrand::Rng::with_seed(seed);
     let server = MemoryServer::with_config(MemoryServerConfig {
         history_len: 50,
@@ -108,12 +110,15 @@ async fn run_seed(seed: u64) {
             max: Duration::from_millis(500),
             ..BackoffConfig::default()
         },
+        relist_mode,
         ..ReflectorConfig::default()
     };
     // a clone of the cache to compare with (the informer is its only writer)
     let cache = Cache::<Item>::new();
-    let mut informer =
-        Informer::builder_with_store(server.clone(), cache.clone()).with_config(config);
+    let mut informer = Informer::builder_with_store(server.clone(), cache.clone())
+        .with_config(config)
+        // both queue modes: one ReplacedAll per relist, or entries
+        .atomic_relist(seed % 2 == 0);
     let replay = Replay::default();
     let registration = informer.add_handler(replaying_handler(&replay));
     let shutdown = CancellationToken::new();
@@ -132,7 +137,7 @@ async fn run_seed(seed: u64) {
     }
     assert!(
         converged,
-        "seed {seed}: no convergence\nserver: {want:?}\ncache:  {:?}\nreplay: {:?}",
+        "seed {seed} ({relist_mode:?}): no convergence\nserver: {want:?}\ncache:  {:?}\nreplay: {:?}",
         cache_state(&cache),
         replay.lock()
     );
@@ -140,14 +145,25 @@ async fn run_seed(seed: u64) {
     running.await.expect("informer task ends cleanly");
 }
 
-#[test]
-fn informer_converges_under_churn_and_faults_for_100_seeds() {
+fn run_seeds(relist_mode: RelistMode) {
     for seed in 0..SEEDS {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .start_paused(true)
             .build()
             .expect("a runtime");
-        runtime.block_on(run_seed(seed));
+        runtime.block_on(run_seed(seed, relist_mode));
     }
+}
+
+#[test]
+fn informer_converges_under_churn_and_faults_for_100_seeds() {
+    run_seeds(RelistMode::Atomic);
+}
+
+/// The same chaos with relists written page by page (pages of 7 over ~20–40 keys, so
+/// a relist spans several pages, and faults land between them).
+#[test]
+fn informer_with_in_place_relists_converges_under_churn_and_faults_for_100_seeds() {
+    run_seeds(RelistMode::InPlace);
 }

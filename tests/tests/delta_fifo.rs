@@ -416,3 +416,31 @@ proptest! {
         }
     }
 }
+
+/// An in-place relist (pages, then the end) queues what one `replace` of the whole
+/// list queues.
+#[test]
+fn an_in_place_relist_queues_what_one_replace_queues() {
+    let setup = || {
+        let known = Cache::new();
+        known.add(item(10, 1)).expect("add");
+        known.add(item(11, 1)).expect("add");
+        let queue = DeltaFifo::with_known_objects(known);
+        queue.add(item(20, 1));
+        queue.add(item(11, 2));
+        queue
+    };
+    let whole = setup();
+    whole.replace([item(11, 3), item(30, 1), item(31, 1)].map(Arc::new), "42");
+    let paged = setup();
+    paged.relist_page([item(11, 3), item(30, 1)].map(Arc::new));
+    paged.relist_page([Arc::new(item(31, 1))]);
+    let seen = [11, 30, 31].into_iter().collect();
+    paged.relist_end(&seen, "42");
+
+    assert_eq!(paged.list_keys(), whole.list_keys());
+    for key in whole.list_keys() {
+        assert_eq!(kinds(&paged, key), kinds(&whole, key), "key {key}");
+    }
+    assert_eq!(kinds(&paged, 10), [Deleted]);
+}

@@ -327,3 +327,30 @@ fn the_pop_closure_is_told_which_items_came_with_the_first_replace() {
     }
     assert_eq!(seen, [(1, true), (2, true), (3, false)]);
 }
+
+/// An in-place relist (pages, then the end) leaves the queue as one `replace` does.
+#[test]
+fn an_in_place_relist_leaves_the_queue_as_one_replace_does() {
+    let setup = || {
+        let queue = Fifo::new();
+        for key in [1, 2, 3] {
+            queue.add(item(key, 1));
+        }
+        queue
+    };
+    let whole = setup();
+    whole.replace([item(2, 2), item(4, 1), item(5, 1)].map(Arc::new), "9");
+    let paged = setup();
+    paged.relist_page([item(2, 2), item(4, 1)].map(Arc::new));
+    paged.relist_page([Arc::new(item(5, 1))]);
+    let seen = [2, 4, 5].into_iter().collect();
+    paged.relist_end(&seen, "9");
+    let content = |queue: &Fifo<Item>| -> Vec<(u32, u32)> {
+        let mut content: Vec<(u32, u32)> =
+            queue.list().iter().map(|i| (i.key, i.version)).collect();
+        content.sort_unstable(); // `list` is in no particular order
+        content
+    };
+    assert_eq!(content(&paged), content(&whole));
+    assert_eq!(paged.list_keys(), [2, 4, 5]);
+}

@@ -417,3 +417,59 @@ proptest! {
         }
     }
 }
+
+/// An in-place relist queues each page's objects as `Replaced` as they arrive, then
+/// tombstones (key order) for what the consumer will hold and the list lacked; the
+/// list's version rides on the last entry.
+#[test]
+fn an_in_place_relist_queues_pages_then_tombstones() {
+    let known = Cache::new();
+    for key in [1, 2, 3] {
+        known.add(item(key, 1)).expect("add");
+    }
+    // atomic mode too: pages are entries of their own
+    let queue = OrderedFifo::with_known_objects(known).atomic_replace();
+    queue.add(item(4, 1)); // queued, not listed
+    queue.relist_page([item(2, 2)].map(Arc::new));
+    assert_eq!(queue.len(), 2, "a page is queued at once");
+    queue.relist_page([item(5, 1)].map(Arc::new));
+    let seen = [2, 5].into_iter().collect();
+    queue.relist_end(&seen, "30");
+    let mut versions = Vec::new();
+    let mut events = Vec::new();
+    while let Ok(Some(())) = queue.try_pop(|event, _| {
+        events.push(seen_of(event));
+        Ok::<_, Requeue<String>>(())
+    }) {}
+    assert_eq!(
+        events,
+        [
+            ("added", 4, 1),
+            ("replaced", 2, 2),
+            ("replaced", 5, 1),
+            ("tombstone", 1, 1),
+            ("tombstone", 3, 1),
+            ("tombstone", 4, 1),
+        ]
+    );
+    // the version comes with the last tombstone
+    // (nothing popped was applied to `known`: the consumer still holds 1, 2 and 3)
+    queue.relist_page([item(1, 2), item(2, 3), item(3, 2)].map(Arc::new));
+    queue.relist_end(&[1, 2, 3].into_iter().collect(), "31");
+    queue
+        .pop_batch(10, |batch, _| {
+            versions.extend(
+                batch
+                    .iter()
+                    .map(|(_, rv)| rv.map(|rv| rv.as_str().to_owned())),
+            );
+            Ok::<_, Requeue<String>>(())
+        })
+        .expect("a batch");
+    // nothing left to delete: a bookmark carries the version
+    assert_eq!(versions, [None, None, None, Some("31".to_owned())]);
+}
+
+fn seen_of(event: &OrderedEvent<Item>) -> Seen {
+    seen(event)
+}

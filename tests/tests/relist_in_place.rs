@@ -1,0 +1,196 @@
+//! `RelistMode::InPlace` (DESIGN §10): a relist's pages reach the store as they arrive,
+//! the unseen keys go at the end; the first list is one replace; a store that does not
+//! take in-place relists, or the default mode, gets one `Replaced`.
+
+#![allow(clippy::result_large_err)]
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use conformance::fixtures::{item, Item};
+use conformance::scripted::{Scripted, Then, WatchAnswer};
+use parking_lot::Mutex;
+use reflector::{
+    Change, Reflector, ReflectorConfig, ReflectorError, ReflectorStore, RelistMode, WatchEvent,
+};
+use store_core::{Cache, Error, ResourceVersion, Status, Store};
+use tokio_util::sync::CancellationToken;
+
+/// A cache that records what the reflector hands it, and can refuse pages.
+struct Recording {
+    cache: Cache<Item>,
+    log: Mutex<Vec<String>>,
+    in_place: bool,
+    refuse_pages: Mutex<usize>,
+}
+
+impl Recording {
+    fn new(in_place: bool) -> Arc<Self> {
+        Arc::new(Recording {
+            cache: Cache::new(),
+            log: Mutex::new(Vec::new()),
+            in_place,
+            refuse_pages: Mutex::new(0),
+        })
+    }
+
+    fn note(&self, entry: String) {
+        self.log.lock().push(entry);
+    }
+
+    fn content(&self) -> Vec<(u32, u32)> {
+        let mut content: Vec<(u32, u32)> = self
+            .cache
+            .list()
+            .iter()
+            .map(|i| (i.key, i.version))
+            .collect();
+        content.sort_unstable();
+        content
+    }
+}
+
+impl ReflectorStore<Item> for Recording {
+    fn apply(&self, change: Change<Item>) -> Result<(), Error> {
+        if let Change::Replaced(items, rv) = &change {
+            self.note(format!("replaced {} at {rv}", items.len()));
+        }
+        self.cache.apply(change)
+    }
+
+    fn supports_in_place_relist(&self) -> bool {
+        self.in_place
+    }
+
+    fn relist_page(&self, page: Vec<Arc<Item>>) -> Result<(), Error> {
+        {
+            let mut refuse = self.refuse_pages.lock();
+            if *refuse > 0 {
+                *refuse -= 1;
+                self.note("page refused".into());
+                return Err(Error::InPlaceRelistUnsupported);
+            }
+        }
+        let keys: Vec<u32> = page.iter().map(|i| i.key).collect();
+        self.note(format!("page {keys:?}"));
+        self.cache.relist_page(page)
+    }
+
+    fn relist_end(&self, seen: &HashSet<u32>, rv: &ResourceVersion) -> Result<(), Error> {
+        let mut seen: Vec<u32> = seen.iter().copied().collect();
+        seen.sort_unstable();
+        self.note(format!("end {seen:?} at {rv}"));
+        self.cache.relist_end(&seen.into_iter().collect(), rv)
+    }
+}
+
+/// A first list of 1..=3, a watch that expires, then a relist in two pages that
+/// changes 1 and 2, drops 3 and adds 4.
+fn scripted() -> Arc<Scripted<Item>> {
+    let source = Scripted::new();
+    source.list_ok(vec![item(1, 1), item(2, 1), item(3, 1)], "10");
+    source.watch(WatchAnswer::Stream(
+        vec![Ok(WatchEvent::Error(Box::new(Status::expired("too old"))))],
+        Then::Close,
+    ));
+    source.list_page(vec![item(1, 2), item(2, 2)], "20", Some("next"));
+    source.list_page(vec![item(4, 1)], "20", None);
+    source.watch(WatchAnswer::Stream(vec![], Then::Hang));
+    source
+}
+
+async fn run(
+    store: Arc<Recording>,
+    mode: RelistMode,
+    source: Arc<Scripted<Item>>,
+) -> Vec<ReflectorError> {
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&errors);
+    let reflector = Reflector::new(source, Arc::clone(&store))
+        .with_config(ReflectorConfig {
+            relist_mode: mode,
+            ..ReflectorConfig::default()
+        })
+        .on_error(move |error| seen.lock().push(error.clone()));
+    let handle = reflector.handle();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(reflector.run(shutdown.clone()));
+    for _ in 0..100 {
+        if handle
+            .last_sync_resource_version()
+            .as_ref()
+            .map(|rv| rv.as_str())
+            == Some("20")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    shutdown.cancel();
+    task.await.expect("reflector ends");
+    let errors = errors.lock().clone();
+    errors
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_in_place_relist_writes_each_page_then_removes_the_unseen_keys() {
+    let store = Recording::new(true);
+    run(Arc::clone(&store), RelistMode::InPlace, scripted()).await;
+    assert_eq!(
+        *store.log.lock(),
+        [
+            "replaced 3 at 10", // the first list: one replace
+            "page [1, 2]",
+            "page [4]",
+            "end [1, 2, 4] at 20",
+        ]
+    );
+    assert_eq!(store.content(), [(1, 2), (2, 2), (4, 1)]);
+    assert_eq!(
+        store.cache.last_sync_resource_version().unwrap().as_str(),
+        "20"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn atomic_mode_and_stores_without_in_place_relists_get_one_replace() {
+    for (mode, in_place) in [(RelistMode::Atomic, true), (RelistMode::InPlace, false)] {
+        let store = Recording::new(in_place);
+        run(Arc::clone(&store), mode, scripted()).await;
+        assert_eq!(
+            *store.log.lock(),
+            ["replaced 3 at 10", "replaced 3 at 20"],
+            "{mode:?}, in place supported: {in_place}"
+        );
+        assert_eq!(store.content(), [(1, 2), (2, 2), (4, 1)]);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_page_is_reported_and_the_relist_starts_over() {
+    let store = Recording::new(true);
+    *store.refuse_pages.lock() = 1;
+    // The script's next answer after the refused first page is its last page: the
+    // relist that starts over lists only 4.
+    let source = scripted();
+    let errors = run(Arc::clone(&store), RelistMode::InPlace, source).await;
+    assert!(
+        errors
+            .iter()
+            .any(|e| matches!(e, ReflectorError::Store(Error::InPlaceRelistUnsupported))),
+        "{errors:?}"
+    );
+    let log = store.log.lock().clone();
+    assert_eq!(
+        log,
+        [
+            "replaced 3 at 10",
+            "page refused",
+            "page [4]",
+            "end [4] at 20",
+        ]
+    );
+    // The fresh relist decides: what it did not list is gone.
+    assert_eq!(store.content(), [(4, 1)]);
+}
