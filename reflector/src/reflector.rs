@@ -777,6 +777,11 @@ where
             if !self.take_page(sink, page.items) {
                 return Err(page_refused());
             }
+            // A source that answers without waiting (an in-memory one) would keep this
+            // task on its worker for the whole list; yielding lets the store's
+            // consumer (an informer's processing task) drain an in-place page before
+            // the next one is taken.
+            tokio::task::yield_now().await;
             match page.continue_token {
                 Some(token) if !token.is_empty() => {
                     if options.continue_token.is_none() && resource_version.as_str() == "0" {

@@ -26,6 +26,22 @@ pub(super) struct QueueWriter<T: Keyed> {
 }
 
 impl<T: Keyed + Send + Sync + 'static> QueueWriter<T> {
+    /// Listed objects, transformed; one the transform panicked on keeps its cached
+    /// version (or is left out when nothing is cached).
+    fn listed(&self, items: Vec<Arc<T>>) -> Vec<Arc<T>> {
+        let Some(transform) = &self.transform else {
+            return items;
+        };
+        items
+            .into_iter()
+            .filter_map(|obj| {
+                let raw = Arc::clone(&obj);
+                self.transformed(transform, obj)
+                    .or_else(|| (self.cached)(&raw))
+            })
+            .collect()
+    }
+
     /// The transformed object, or `None` (reported) when the transform panicked.
     fn transformed(&self, transform: &Transform<T>, obj: Arc<T>) -> Option<Arc<T>> {
         let key = obj.key();
@@ -61,14 +77,7 @@ impl<T: Keyed + Send + Sync + 'static> QueueWriter<T> {
                 Some(Delta::Deleted(DeletedObject::Final(obj)))
             }
             Change::Replaced(items, rv) => {
-                let items: Vec<Arc<T>> = items
-                    .into_iter()
-                    .filter_map(|obj| {
-                        let raw = Arc::clone(&obj);
-                        transform(obj).or_else(|| (self.cached)(&raw))
-                    })
-                    .collect();
-                self.queue.replace(items, rv);
+                self.queue.replace(self.listed(items), rv);
                 None
             }
             Change::Resync => {
@@ -97,5 +106,25 @@ impl<T: Keyed + Send + Sync + 'static> ReflectorStore<T> for QueueWriter<T> {
 
     fn bookmark(&self, resource_version: &ResourceVersion) {
         self.queue.bookmark(resource_version.clone());
+    }
+
+    fn supports_in_place_relist(&self) -> bool {
+        true
+    }
+
+    /// A page of an in-place relist: transformed as a relist's objects are, queued as
+    /// `Replaced` entries at once.
+    fn relist_page(&self, page: Vec<Arc<T>>) -> Result<(), Error> {
+        self.queue.relist_page(self.listed(page));
+        Ok(())
+    }
+
+    fn relist_end(
+        &self,
+        seen: &std::collections::HashSet<T::Key>,
+        resource_version: &ResourceVersion,
+    ) -> Result<(), Error> {
+        self.queue.relist_end(seen, resource_version.clone());
+        Ok(())
     }
 }
