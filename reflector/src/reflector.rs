@@ -92,6 +92,13 @@ pub enum RelistMode {
     /// one page and the set of seen keys. A store that does not take in-place relists
     /// ([`ReflectorStore::supports_in_place_relist`]) is relisted atomically. A
     /// streaming list (watch-list) is gathered as in `Atomic`.
+    ///
+    /// The saving needs an allocator that reuses, for the new objects, the memory the
+    /// replaced ones free. glibc's default of one arena per thread often does not: the
+    /// relist decodes on another runtime worker than the first list did, so the freed
+    /// objects sit in one arena while the new ones grow another (measured: 1.93–1.96×
+    /// instead of 1.01–1.05×; `BENCHMARKS.md`). Run with `MALLOC_ARENA_MAX=1` or `2`
+    /// for big caches.
     InPlace,
 }
 

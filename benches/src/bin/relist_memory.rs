@@ -7,8 +7,9 @@
 //! client does, in pages of 500; it reads the steady resident set (`VmRSS`), resets
 //! the peak (`/proc/self/clear_refs`), makes the watch answer Expired so that the
 //! reflector relists, and once the store holds the relisted objects reads the peak
-//! (`VmHWM`). `relist_memory all [N]` runs every combination in a child process and
-//! prints a Markdown table.
+//! (`VmHWM`). `relist_memory all [N]` runs every combination in a child process, once
+//! with glibc's default arenas and once with `MALLOC_ARENA_MAX=1`, and prints a
+//! Markdown table.
 
 use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -238,14 +239,23 @@ fn all(count: usize) -> ExitCode {
         eprintln!("cannot find this program to run it per contender");
         return ExitCode::FAILURE;
     };
-    println!("| {count} × ~3 KB, relist | steady RSS | peak RSS in the relist | peak ÷ steady |");
-    println!("|---|---:|---:|---:|");
+    println!(
+        "| {count} × ~3 KB, relist | malloc arenas | steady RSS | peak RSS in the relist | peak ÷ steady |"
+    );
+    println!("|---|---|---:|---:|---:|");
     let mut failed = false;
     for contender in CONTENDERS {
-        for mode in MODES {
-            let output = Command::new(&exe)
-                .args([contender, mode, &count.to_string()])
-                .output();
+        for (mode, arenas) in MODES
+            .into_iter()
+            .flat_map(|mode| [(mode, None), (mode, Some("1"))])
+        {
+            let mut command = Command::new(&exe);
+            command.args([contender, mode, &count.to_string()]);
+            match arenas {
+                None => command.env_remove("MALLOC_ARENA_MAX"),
+                Some(max) => command.env("MALLOC_ARENA_MAX", max),
+            };
+            let output = command.output();
             let line = output.ok().and_then(|out| {
                 String::from_utf8_lossy(&out.stdout)
                     .lines()
@@ -267,7 +277,8 @@ fn all(count: usize) -> ExitCode {
             };
             let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
             println!(
-                "| {contender} {mode} | {:.0} MiB | {:.0} MiB | **{:.2}** |",
+                "| {contender} {mode} | {} | {:.0} MiB | {:.0} MiB | **{:.2}** |",
+                arenas.map_or("default".to_owned(), |max| format!("MALLOC_ARENA_MAX={max}")),
                 mib(steady),
                 mib(peak),
                 peak as f64 / steady as f64

@@ -198,7 +198,11 @@ pub struct InformerBuilder<T: Keyed, S = ShardedCache<T>> {
 ///   entry, reconciled against the cache under one write (a reader of a [`Cache`]
 ///   never sees it half-applied); tombstone deletes first (in key order), then adds
 ///   and updates in list order. [`atomic_relist(false)`](InformerBuilder::atomic_relist)
-///   queues them as separate entries instead (same handler events).
+///   queues them as separate entries instead (same handler events). With
+///   [`RelistMode::InPlace`](crate::RelistMode::InPlace) in the reflector config, a
+///   relist's pages are queued as they arrive and applied batch by batch (a reader sees
+///   each key old or new), and its tombstones come last, once the whole list was seen:
+///   the informer then never holds the old content and the whole new list at once.
 /// - **Resync.** A handler gets unchanged objects (a resync, or a relisted object
 ///   whose [resource version](store_core::Keyed::resource_version) did not change) as
 ///   updates only when its own resync period is due
