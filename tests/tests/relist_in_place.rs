@@ -194,3 +194,58 @@ async fn a_refused_page_is_reported_and_the_relist_starts_over() {
     // The fresh relist decides: what it did not list is gone.
     assert_eq!(store.content(), [(4, 1)]);
 }
+
+/// Through an informer: the relist's objects reach the handlers as they are listed,
+/// the tombstones after them, and the cache ends equal to the relist.
+#[tokio::test(start_paused = true)]
+async fn an_informer_hears_an_in_place_relist_page_by_page_then_its_deletions() {
+    for atomic in [true, false] {
+        let log = Arc::new(Mutex::new(Vec::<String>::new()));
+        let (a, u, d) = (Arc::clone(&log), Arc::clone(&log), Arc::clone(&log));
+        let cache = Cache::<Item>::new();
+        let mut builder = reflector::Informer::builder_with_store(scripted(), cache.clone())
+            .with_config(ReflectorConfig {
+                relist_mode: RelistMode::InPlace,
+                ..ReflectorConfig::default()
+            })
+            .atomic_relist(atomic);
+        let handler = builder.add_handler(
+            reflector::Handler::<Item>::new()
+                .on_add(move |obj, _| a.lock().push(format!("add {}@{}", obj.key, obj.version)))
+                .on_update(move |_, new| {
+                    u.lock().push(format!("update {}@{}", new.key, new.version))
+                })
+                .on_delete(move |gone: &store_core::DeletedObject<Item>| {
+                    d.lock().push(format!("delete {}", gone.key()));
+                }),
+        );
+        let shutdown = CancellationToken::new();
+        let (informer, running) = builder.start(shutdown.clone());
+        for _ in 0..100 {
+            let at = informer.metrics().store_resource_version;
+            if at.as_ref().map(|rv| rv.as_str()) == Some("20") && handler.pending() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        shutdown.cancel();
+        running.await.expect("informer ends");
+        assert_eq!(
+            *log.lock(),
+            [
+                "add 1@1",
+                "add 2@1",
+                "add 3@1",
+                "update 1@2",
+                "update 2@2",
+                "add 4@1",
+                "delete 3",
+            ],
+            "atomic queue mode: {atomic}"
+        );
+        let mut content: Vec<(u32, u32)> =
+            cache.list().iter().map(|i| (i.key, i.version)).collect();
+        content.sort_unstable();
+        assert_eq!(content, [(1, 2), (2, 2), (4, 1)]);
+    }
+}

@@ -278,7 +278,9 @@ fn all(count: usize) -> ExitCode {
             let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
             println!(
                 "| {contender} {mode} | {} | {:.0} MiB | {:.0} MiB | **{:.2}** |",
-                arenas.map_or("default".to_owned(), |max| format!("MALLOC_ARENA_MAX={max}")),
+                arenas.map_or("default".to_owned(), |max| format!(
+                    "MALLOC_ARENA_MAX={max}"
+                )),
                 mib(steady),
                 mib(peak),
                 peak as f64 / steady as f64
