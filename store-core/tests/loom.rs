@@ -148,29 +148,65 @@ fn add_wakes_an_async_popper() {
 fn close_wakes_an_async_and_a_blocking_popper() {
     loom::model(|| {
         let queue = Fifo::new();
-        let blocking = {
-            let queue = queue.clone();
-            thread::spawn(move || pop(&queue))
-        };
-        let asynchronous = {
-            let queue = queue.clone();
-            thread::spawn(move || pop_async(&queue))
-        };
-        queue.add(Job(1, 1));
-        queue.close();
-        let results = [
-            blocking.join().expect("blocking"),
-            asynchronous.join().expect("async"),
-        ];
-        assert_eq!(results.iter().filter(|r| **r == Ok((1, 1))).count(), 1);
-        assert_eq!(
-            results
-                .iter()
-                .filter(|r| **r == Err(PopError::Closed))
-                .count(),
-            1
-        );
+        queue_close_wakes_both(&queue, pop, pop_async, (1, 1));
     });
+}
+
+/// Both poppers of `queue` wait; one item is added and the queue closed: one popper
+/// gets the item, the other sees `Closed`.
+fn queue_close_wakes_both<Q, R>(
+    queue: &Q,
+    blocking: fn(&Q) -> Result<R, PopError<()>>,
+    asynchronous: fn(&Q) -> Result<R, PopError<()>>,
+    got: R,
+) where
+    Q: Closable + Clone + Send + 'static,
+    R: PartialEq + Send + 'static,
+{
+    let waiting = |pop: fn(&Q) -> Result<R, PopError<()>>| {
+        let queue = queue.clone();
+        thread::spawn(move || pop(&queue))
+    };
+    let (blocked, task) = (waiting(blocking), waiting(asynchronous));
+    queue.add_one();
+    queue.close_it();
+    let results = [
+        blocked.join().expect("blocking"),
+        task.join().expect("async"),
+    ];
+    let got = Ok(got);
+    assert_eq!(results.iter().filter(|r| **r == got).count(), 1);
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| matches!(r, Err(PopError::Closed)))
+            .count(),
+        1
+    );
+}
+
+/// What [`queue_close_wakes_both`] does to a queue.
+trait Closable {
+    fn add_one(&self);
+    fn close_it(&self);
+}
+
+impl Closable for Fifo<Job> {
+    fn add_one(&self) {
+        self.add(Job(1, 1));
+    }
+    fn close_it(&self) {
+        self.close();
+    }
+}
+
+impl Closable for OrderedFifo<Job> {
+    fn add_one(&self) {
+        self.add(Job(1, 1));
+    }
+    fn close_it(&self) {
+        self.close();
+    }
 }
 
 fn pop_ordered(queue: &OrderedFifo<Job>) -> Result<Vec<u8>, PopError<()>> {
@@ -205,33 +241,12 @@ fn ordered_popper_sees_writes_in_order() {
     });
 }
 
-/// OrderedFifo, async: an add wakes a waiting task; close wakes a blocked thread
-/// and a task, and the one entry goes to exactly one of them.
+/// OrderedFifo, async: close wakes a blocked thread and a task, and the one entry
+/// goes to exactly one of them.
 #[test]
 fn ordered_close_wakes_async_and_blocking_poppers() {
     loom::model(|| {
         let queue = OrderedFifo::new();
-        let blocking = {
-            let queue = queue.clone();
-            thread::spawn(move || pop_ordered(&queue))
-        };
-        let asynchronous = {
-            let queue = queue.clone();
-            thread::spawn(move || pop_ordered_async(&queue))
-        };
-        queue.add(Job(1, 1));
-        queue.close();
-        let results = [
-            blocking.join().expect("blocking"),
-            asynchronous.join().expect("async"),
-        ];
-        assert_eq!(results.iter().filter(|r| **r == Ok(vec![1])).count(), 1);
-        assert_eq!(
-            results
-                .iter()
-                .filter(|r| **r == Err(PopError::Closed))
-                .count(),
-            1
-        );
+        queue_close_wakes_both(&queue, pop_ordered, pop_ordered_async, vec![1]);
     });
 }
