@@ -8,7 +8,7 @@ use std::sync::{mpsc, Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
-use store_core::{DeltaFifo, Fifo, OrderedFifo, PopError, Requeue};
+use store_core::{DeltaFifo, Deltas, Fifo, OrderedEvent, OrderedFifo, PopError, Requeue};
 
 use crate::fixtures::{item, Item};
 
@@ -42,125 +42,57 @@ pub trait QueueUnderTest: Clone + Send + Sync + 'static {
     const MERGES_WRITES: bool = true;
 }
 
-impl QueueUnderTest for Fifo<Item> {
-    fn fresh() -> Self {
-        Fifo::new()
-    }
-    fn write(&self, obj: Item) {
-        self.add(obj);
-    }
-    fn close(&self) {
-        Fifo::close(self);
-    }
-    fn pop_key(&self) -> Popped {
-        self.pop(|it, _| Ok(it.key))
-    }
-    fn try_pop_key(&self) -> Result<Option<u32>, PopError<String>> {
-        self.try_pop(|it, _| Ok(it.key))
-    }
-    fn pop_and_requeue(&self) -> Popped {
-        self.pop(|it, _| Err(Requeue(format!("busy {}", it.key))))
-    }
-    fn pop_key_async(&self) -> impl Future<Output = Popped> + Send {
-        let queue = self.clone();
-        async move {
-            queue
-                .pop_async(|it, _| Ok::<_, Requeue<String>>(it.key))
-                .await
+/// A queue's `QueueUnderTest`: `$key` reads the key of what its pop closures get.
+macro_rules! queue_under_test {
+    ($queue:ident, $write:ident, merges: $merges:expr, key: $key:expr) => {
+        impl QueueUnderTest for $queue<Item> {
+            const MERGES_WRITES: bool = $merges;
+            fn fresh() -> Self {
+                $queue::new()
+            }
+            fn write(&self, obj: Item) {
+                self.$write(obj);
+            }
+            fn close(&self) {
+                $queue::close(self);
+            }
+            fn pop_key(&self) -> Popped {
+                self.pop(|popped, _| Ok($key(popped)))
+            }
+            fn try_pop_key(&self) -> Result<Option<u32>, PopError<String>> {
+                self.try_pop(|popped, _| Ok($key(popped)))
+            }
+            fn pop_and_requeue(&self) -> Popped {
+                self.pop(|popped, _| Err(Requeue(format!("busy {}", $key(popped)))))
+            }
+            fn pop_key_async(&self) -> impl Future<Output = Popped> + Send {
+                let queue = self.clone();
+                async move {
+                    queue
+                        .pop_async(|popped, _| Ok::<_, Requeue<String>>($key(popped)))
+                        .await
+                }
+            }
+            fn keys(&self) -> Vec<u32> {
+                self.list_keys()
+            }
+            fn queued(&self, key: u32) -> bool {
+                self.contains_key(&key)
+            }
+            fn listed(&self) -> usize {
+                self.list().len()
+            }
         }
-    }
-    fn keys(&self) -> Vec<u32> {
-        self.list_keys()
-    }
-    fn queued(&self, key: u32) -> bool {
-        self.contains_key(&key)
-    }
-    fn listed(&self) -> usize {
-        self.list().len()
-    }
+    };
 }
 
-impl QueueUnderTest for DeltaFifo<Item> {
-    fn fresh() -> Self {
-        DeltaFifo::new()
-    }
-    fn write(&self, obj: Item) {
-        self.update(obj);
-    }
-    fn close(&self) {
-        DeltaFifo::close(self);
-    }
-    fn pop_key(&self) -> Popped {
-        self.pop(|deltas, _| Ok(deltas.key().unwrap_or(u32::MAX)))
-    }
-    fn try_pop_key(&self) -> Result<Option<u32>, PopError<String>> {
-        self.try_pop(|deltas, _| Ok(deltas.key().unwrap_or(u32::MAX)))
-    }
-    fn pop_and_requeue(&self) -> Popped {
-        self.pop(|deltas, _| {
-            Err(Requeue(format!(
-                "busy {}",
-                deltas.key().unwrap_or(u32::MAX)
-            )))
-        })
-    }
-    fn pop_key_async(&self) -> impl Future<Output = Popped> + Send {
-        let queue = self.clone();
-        async move {
-            queue
-                .pop_async(|deltas, _| Ok::<_, Requeue<String>>(deltas.key().unwrap_or(u32::MAX)))
-                .await
-        }
-    }
-    fn keys(&self) -> Vec<u32> {
-        self.list_keys()
-    }
-    fn queued(&self, key: u32) -> bool {
-        self.contains_key(&key)
-    }
-    fn listed(&self) -> usize {
-        self.list().len()
-    }
-}
-
-impl QueueUnderTest for OrderedFifo<Item> {
-    const MERGES_WRITES: bool = false;
-    fn fresh() -> Self {
-        OrderedFifo::new()
-    }
-    fn write(&self, obj: Item) {
-        self.update(obj);
-    }
-    fn close(&self) {
-        OrderedFifo::close(self);
-    }
-    fn pop_key(&self) -> Popped {
-        self.pop(|event, _| Ok(event.key().unwrap_or(u32::MAX)))
-    }
-    fn try_pop_key(&self) -> Result<Option<u32>, PopError<String>> {
-        self.try_pop(|event, _| Ok(event.key().unwrap_or(u32::MAX)))
-    }
-    fn pop_and_requeue(&self) -> Popped {
-        self.pop(|event, _| Err(Requeue(format!("busy {}", event.key().unwrap_or(u32::MAX)))))
-    }
-    fn pop_key_async(&self) -> impl Future<Output = Popped> + Send {
-        let queue = self.clone();
-        async move {
-            queue
-                .pop_async(|event, _| Ok::<_, Requeue<String>>(event.key().unwrap_or(u32::MAX)))
-                .await
-        }
-    }
-    fn keys(&self) -> Vec<u32> {
-        self.list_keys()
-    }
-    fn queued(&self, key: u32) -> bool {
-        self.contains_key(&key)
-    }
-    fn listed(&self) -> usize {
-        self.list().len()
-    }
-}
+queue_under_test!(Fifo, add, merges: true, key: |it: &Arc<Item>| it.key);
+queue_under_test!(DeltaFifo, update, merges: true, key: |deltas: &Deltas<Item>| deltas
+    .key()
+    .unwrap_or(u32::MAX));
+queue_under_test!(OrderedFifo, update, merges: false, key: |event: &OrderedEvent<Item>| event
+    .key()
+    .unwrap_or(u32::MAX));
 
 /// `contains_key` and `list` see what is queued, and not what was popped.
 pub fn contains_key_and_list_see_the_queued_keys<Q: QueueUnderTest>() {
