@@ -8,12 +8,14 @@ use equivalent::Equivalent;
 use hashbrown::{HashMap, HashSet};
 use parking_lot::RwLock;
 
-use crate::index::{guarded_values, reindex, IndexDef, Indexer};
+use crate::index::{guarded_values, refile, reindex, Filed, FiledSet, IndexDef, Indexer};
 use crate::options::{transformed, StoreOptions, Transform};
 use crate::store::{Removed, Store, Write};
 use crate::{Error, Keyed, ResourceVersion};
 
-type Postings<K> = HashMap<String, HashSet<K>>;
+/// An index's value → objects map: each object filed by its `Arc` (one pointer, no
+/// key copy).
+type Postings<T> = HashMap<String, FiledSet<T>>;
 
 /// A [`Store`] and [`Indexer`] behind one `parking_lot::RwLock<HashMap<Key, Arc<T>>>`.
 ///
@@ -54,7 +56,7 @@ struct Inner<T: Keyed> {
 
 struct CacheIndex<T: Keyed> {
     def: IndexDef<T>,
-    postings: Postings<T::Key>,
+    postings: Postings<T>,
 }
 
 impl<T: Keyed + Send + Sync + 'static> Cache<T> {
@@ -150,12 +152,6 @@ impl<T: Keyed> Inner<T> {
             })
     }
 
-    fn objects_for(&self, keys: impl IntoIterator<Item = T::Key>) -> Vec<Arc<T>> {
-        keys.into_iter()
-            .filter_map(|key| self.items.get(&key).cloned())
-            .collect()
-    }
-
     /// Inserts or replaces `obj`, keeping every index in step.
     fn upsert(&mut self, obj: Arc<T>) -> Result<Option<Arc<T>>, Error> {
         let key = obj.key();
@@ -163,41 +159,39 @@ impl<T: Keyed> Inner<T> {
         if indexes.is_empty() {
             return Ok(items.insert(key, obj));
         }
-        let exists = items.contains_key(&key);
-        // The new values first: a panic there leaves everything untouched. An index
-        // of key fields only cannot change while the key stays: skipped on updates.
+        // The new values first, from the object just written (warm in cache): a
+        // panic there leaves everything untouched.
         let new_values = indexes
             .iter()
-            .map(|index| {
-                if exists && index.def.is_key_derived() {
-                    Ok(None)
-                } else {
-                    guarded_values(&index.def, &obj, &key).map(Some)
-                }
-            })
+            .map(|index| guarded_values(&index.def, &obj, &key))
             .collect::<Result<Vec<_>, Error>>()?;
-        match items.get_mut(&key) {
-            Some(slot) => {
-                let old = std::mem::replace(slot, obj);
-                for (index, new) in indexes.iter_mut().zip(&new_values) {
-                    if let Some(new) = new {
-                        let old_values = guarded_values(&index.def, &old, &key);
-                        reindex(&mut index.postings, &key, Some(old_values), new);
+        match items.entry(key) {
+            hashbrown::hash_map::Entry::Occupied(mut entry) => {
+                let old = entry.insert(obj);
+                let (key, new) = (entry.key(), entry.get());
+                for (index, values) in indexes.iter_mut().zip(&new_values) {
+                    if index.def.is_key_derived() {
+                        // Same key, same values: the postings only change pointer,
+                        // and the old (often cold) object is not read.
+                        refile(&mut index.postings, values, &old, new);
+                    } else {
+                        let old_values = guarded_values(&index.def, &old, key);
+                        reindex(
+                            &mut index.postings,
+                            Some((&old, old_values)),
+                            Some((new, values)),
+                        );
                     }
                 }
                 Ok(Some(old))
             }
-            None => {
-                for (index, new) in indexes.iter_mut().zip(&new_values) {
-                    reindex(
-                        &mut index.postings,
-                        &key,
-                        None,
-                        new.as_deref().unwrap_or_default(),
-                    );
-                }
+            hashbrown::hash_map::Entry::Vacant(entry) => {
                 // The key moves into the map: no clone for the entry itself.
-                Ok(items.insert(key, obj))
+                let new = entry.insert(obj);
+                for (index, values) in indexes.iter_mut().zip(&new_values) {
+                    reindex(&mut index.postings, None, Some((new, values)));
+                }
+                Ok(None)
             }
         }
     }
@@ -209,7 +203,7 @@ impl<T: Keyed> Inner<T> {
         let (key, old) = self.items.remove_entry(key)?;
         for index in &mut self.indexes {
             let old_values = guarded_values(&index.def, &old, &key);
-            reindex(&mut index.postings, &key, Some(old_values), &[]);
+            reindex(&mut index.postings, Some((&old, old_values)), None);
         }
         Some(old)
     }
@@ -342,7 +336,7 @@ impl<T: Keyed + Send + Sync + 'static> Cache<T> {
             .map(|index| index.def.clone())
             .collect();
         let mut fresh: HashMap<T::Key, Arc<T>> = HashMap::with_capacity(items.size_hint().0);
-        let mut postings: Vec<Postings<T::Key>> = defs.iter().map(|_| Postings::new()).collect();
+        let mut postings: Vec<Postings<T>> = defs.iter().map(|_| Postings::new()).collect();
         let mut replaced_duplicate = false;
         for obj in items {
             let obj = obj?;
@@ -350,7 +344,7 @@ impl<T: Keyed + Send + Sync + 'static> Cache<T> {
             // Index values in list order, while the object is still warm in cache.
             for (def, postings) in defs.iter().zip(&mut postings) {
                 let values = guarded_values(def, &obj, &key)?;
-                reindex(postings, &key, None, &values);
+                reindex(postings, None, Some((&obj, &values)));
             }
             replaced_duplicate |= fresh.insert(key, obj).is_some();
         }
@@ -361,7 +355,7 @@ impl<T: Keyed + Send + Sync + 'static> Cache<T> {
             for (key, obj) in &fresh {
                 for (def, postings) in defs.iter().zip(&mut postings) {
                     let values = guarded_values(def, obj, key)?;
-                    reindex(postings, key, None, &values);
+                    reindex(postings, None, Some((obj, &values)));
                 }
             }
         }
@@ -396,7 +390,7 @@ impl<T: Keyed + Send + Sync + 'static> Indexer<T> for Cache<T> {
         let mut postings = Postings::new();
         for (key, obj) in &inner.items {
             let values = guarded_values(&def, obj, key)?;
-            reindex(&mut postings, key, None, &values);
+            reindex(&mut postings, None, Some((obj, &values)));
         }
         inner.indexes.push(CacheIndex { def, postings });
         Ok(())
@@ -416,21 +410,20 @@ impl<T: Keyed + Send + Sync + 'static> Indexer<T> for Cache<T> {
 
     fn by_index(&self, index: &str, value: &str) -> Result<Vec<Arc<T>>, Error> {
         let inner = self.inner.read();
-        let keys = inner.index(index)?.postings.get(value);
-        Ok(keys
-            .map(|keys| inner.objects_for(keys.iter().cloned()))
+        Ok(inner
+            .index(index)?
+            .postings
+            .get(value)
+            .map(|filed| filed.iter().map(|obj| Arc::clone(&obj.0)).collect())
             .unwrap_or_default())
     }
 
     fn index_keys(&self, index: &str, value: &str) -> Result<Vec<T::Key>, Error> {
-        let inner = self.inner.read();
-        let mut keys: Vec<T::Key> = inner
-            .index(index)?
-            .postings
-            .get(value)
-            .map(|keys| keys.iter().cloned().collect())
-            .unwrap_or_default();
-        drop(inner);
+        let mut keys: Vec<T::Key> = self
+            .by_index(index, value)?
+            .iter()
+            .map(|obj| obj.key())
+            .collect();
         keys.sort_unstable();
         Ok(keys)
     }
@@ -452,12 +445,12 @@ impl<T: Keyed + Send + Sync + 'static> Indexer<T> for Cache<T> {
         let inner = self.inner.read();
         let index = inner.index(index)?;
         let values = guarded_values(&index.def, probe, &probe.key())?;
-        let mut keys: HashSet<&T::Key> = HashSet::new();
+        let mut found: HashSet<&Filed<T>> = HashSet::new();
         for value in &values {
-            if let Some(found) = index.postings.get(value.as_str()) {
-                keys.extend(found);
+            if let Some(filed) = index.postings.get(value.as_str()) {
+                found.extend(filed);
             }
         }
-        Ok(inner.objects_for(keys.into_iter().cloned()))
+        Ok(found.into_iter().map(|obj| Arc::clone(&obj.0)).collect())
     }
 }

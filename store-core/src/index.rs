@@ -67,9 +67,10 @@ impl<T> IndexDef<T> {
 
     /// Declares that the function reads only the object's key fields (as the
     /// namespace index does), so an object's values cannot change while its key
-    /// stays: stores then skip the function on updates (it costs a read of the old,
-    /// often cold, object otherwise). A function that reads anything else must not
-    /// be marked, or its index goes stale on updates.
+    /// stays: on an update, stores file the new object under the values it gives
+    /// and never run the function on the replaced object (a read of an old, often
+    /// cold, object otherwise). A function that reads anything else must not be
+    /// marked, or its index goes stale on updates.
     pub fn depends_only_on_key(mut self) -> Self {
         self.key_derived = true;
         self
@@ -357,114 +358,197 @@ pub(crate) fn values_for_all<'a, T: Keyed + 'a>(
         .collect()
 }
 
-/// One index's value → keys map, whatever holds it (a plain map under the cache's
-/// lock, or a sharded map).
-pub(crate) trait Postings<K> {
-    /// Files `key` under `value`.
-    fn insert(&mut self, value: &str, key: &K);
-    /// Takes `key` out of `value`, dropping the value when its set empties.
-    fn remove(&mut self, value: &str, key: &K);
-    /// Takes `key` out of every value: the slow path when the old values of an
-    /// object cannot be computed (its index function panicked).
-    fn remove_everywhere(&mut self, key: &K);
-}
+/// An object as an index files it: hashed and compared by the address of its `Arc`,
+/// so a posting is one pointer and holds no copy of the key. A store files the very
+/// `Arc` its map holds, and an update moves the postings to the new `Arc`.
+pub(crate) struct Filed<T>(pub(crate) Arc<T>);
 
-/// Moves `key` from its `old` values to its `new` ones, touching only what changed.
-/// `old` is `None` for an insert, `Some(Err(_))` when the old values could not be
-/// computed (then the key is removed from every value first).
-pub(crate) fn reindex<K, P: Postings<K>>(
-    postings: &mut P,
-    key: &K,
-    old: Option<Result<Vec<String>, Error>>,
-    new: &[String],
-) {
-    match old {
-        None => new.iter().for_each(|value| postings.insert(value, key)),
-        Some(Ok(old)) => {
-            old.iter()
-                .filter(|value| !new.contains(value))
-                .for_each(|value| postings.remove(value, key));
-            new.iter()
-                .filter(|value| !old.contains(value))
-                .for_each(|value| postings.insert(value, key));
-        }
-        Some(Err(_)) => {
-            postings.remove_everywhere(key);
-            new.iter().for_each(|value| postings.insert(value, key));
-        }
+impl<T> Filed<T> {
+    fn address(obj: &Arc<T>) -> usize {
+        Arc::as_ptr(obj).cast::<()>() as usize
     }
 }
 
-impl<K: Hash + Eq + Clone, S: std::hash::BuildHasher> Postings<K>
-    for hashbrown::HashMap<String, hashbrown::HashSet<K, S>, S>
-where
-    S: Default,
-{
-    fn insert(&mut self, value: &str, key: &K) {
+impl<T> Hash for Filed<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        Filed::address(&self.0).hash(state);
+    }
+}
+
+impl<T> PartialEq for Filed<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<T> Eq for Filed<T> {}
+
+/// A look-up of a [`Filed`] by an `Arc` the caller holds, without cloning it.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub(crate) struct Address(usize);
+
+impl Address {
+    pub(crate) fn of<T>(obj: &Arc<T>) -> Self {
+        Address(Filed::address(obj))
+    }
+}
+
+impl<T> equivalent::Equivalent<Filed<T>> for Address {
+    fn equivalent(&self, filed: &Filed<T>) -> bool {
+        self.0 == Filed::address(&filed.0)
+    }
+}
+
+/// The objects filed under one value.
+pub(crate) type FiledSet<T> = hashbrown::HashSet<Filed<T>>;
+
+/// One index's value → objects map, whatever holds it (a plain map under the
+/// cache's lock, or a sharded map).
+pub(crate) trait Postings<T> {
+    /// Files `obj` under `value`.
+    fn insert(&mut self, value: &str, obj: &Arc<T>);
+    /// Takes `obj` out of `value`, dropping the value when its set empties.
+    fn remove(&mut self, value: &str, obj: &Arc<T>);
+    /// Files `new` under `value` in place of `old` (an update of the same key).
+    fn swap(&mut self, value: &str, old: &Arc<T>, new: &Arc<T>);
+    /// Takes `obj` out of every value: the slow path when the values `obj` was
+    /// filed under cannot be computed (its index function panicked).
+    fn remove_everywhere(&mut self, obj: &Arc<T>);
+}
+
+/// An object leaving its postings, with the values it was filed under (or the panic
+/// computing them raised).
+pub(crate) type Leaving<'a, T> = (&'a Arc<T>, Result<Vec<String>, Error>);
+
+/// Moves an object's postings: `old` is the object leaving (with its values, or the
+/// panic that computing them raised: then it is taken out of every value), `new`
+/// the object arriving with its values. Values both share are swapped in place.
+pub(crate) fn reindex<T, P: Postings<T>>(
+    postings: &mut P,
+    old: Option<Leaving<'_, T>>,
+    new: Option<(&Arc<T>, &[String])>,
+) {
+    let kept = match old {
+        None => Vec::new(),
+        Some((old, Ok(old_values))) => {
+            for value in &old_values {
+                match new {
+                    Some((new, new_values)) if new_values.contains(value) => {
+                        postings.swap(value, old, new)
+                    }
+                    _ => postings.remove(value, old),
+                }
+            }
+            old_values
+        }
+        Some((old, Err(_))) => {
+            postings.remove_everywhere(old);
+            Vec::new()
+        }
+    };
+    if let Some((new, new_values)) = new {
+        new_values
+            .iter()
+            .filter(|value| !kept.contains(value))
+            .for_each(|value| postings.insert(value, new));
+    }
+}
+
+/// Moves the postings of a key-derived index from `old` to `new`, an update of the
+/// same key: both are filed under the same `values`.
+pub(crate) fn refile<T, P: Postings<T>>(
+    postings: &mut P,
+    values: &[String],
+    old: &Arc<T>,
+    new: &Arc<T>,
+) {
+    values
+        .iter()
+        .for_each(|value| postings.swap(value, old, new));
+}
+
+impl<T> Postings<T> for hashbrown::HashMap<String, FiledSet<T>> {
+    fn insert(&mut self, value: &str, obj: &Arc<T>) {
         match self.get_mut(value) {
-            Some(keys) => {
-                keys.insert(key.clone());
+            Some(set) => {
+                set.insert(Filed(Arc::clone(obj)));
             }
             None => {
-                let mut keys = hashbrown::HashSet::with_hasher(S::default());
-                keys.insert(key.clone());
-                self.insert(value.to_owned(), keys);
+                let mut set = FiledSet::default();
+                set.insert(Filed(Arc::clone(obj)));
+                self.insert(value.to_owned(), set);
             }
         }
     }
 
-    fn remove(&mut self, value: &str, key: &K) {
-        if let Some(keys) = self.get_mut(value) {
-            keys.remove(key);
-            if keys.is_empty() {
+    fn remove(&mut self, value: &str, obj: &Arc<T>) {
+        if let Some(set) = self.get_mut(value) {
+            set.remove(&Address::of(obj));
+            if set.is_empty() {
                 self.remove(value);
             }
         }
     }
 
-    fn remove_everywhere(&mut self, key: &K) {
-        self.retain(|_, keys| {
-            keys.remove(key);
-            !keys.is_empty()
+    fn swap(&mut self, value: &str, old: &Arc<T>, new: &Arc<T>) {
+        match self.get_mut(value) {
+            Some(set) => {
+                set.remove(&Address::of(old));
+                set.insert(Filed(Arc::clone(new)));
+            }
+            None => Postings::insert(self, value, new),
+        }
+    }
+
+    fn remove_everywhere(&mut self, obj: &Arc<T>) {
+        self.retain(|_, set| {
+            set.remove(&Address::of(obj));
+            !set.is_empty()
         });
     }
 }
 
-/// A sharded value → keys map, for [`ShardedCache`](crate::ShardedCache).
-pub(crate) struct ShardedPostings<'a, K: Hash + Eq, S: std::hash::BuildHasher + Clone>(
-    pub(crate) &'a DashMap<String, hashbrown::HashSet<K, S>, S>,
+/// A sharded value → objects map, for [`ShardedCache`](crate::ShardedCache).
+pub(crate) struct ShardedPostings<'a, T>(
+    pub(crate) &'a DashMap<String, FiledSet<T>, hashbrown::DefaultHashBuilder>,
 );
 
-impl<K, S> Postings<K> for ShardedPostings<'_, K, S>
-where
-    K: Hash + Eq + Clone,
-    S: std::hash::BuildHasher + Clone + Default,
-{
-    fn insert(&mut self, value: &str, key: &K) {
+impl<T> Postings<T> for ShardedPostings<'_, T> {
+    fn insert(&mut self, value: &str, obj: &Arc<T>) {
         match self.0.get_mut(value) {
-            Some(mut keys) => {
-                keys.insert(key.clone());
+            Some(mut set) => {
+                set.insert(Filed(Arc::clone(obj)));
             }
             None => {
                 self.0
                     .entry(value.to_owned())
-                    .or_insert_with(|| hashbrown::HashSet::with_hasher(S::default()))
-                    .insert(key.clone());
+                    .or_default()
+                    .insert(Filed(Arc::clone(obj)));
             }
         }
     }
 
-    fn remove(&mut self, value: &str, key: &K) {
-        self.0.remove_if_mut(value, |_, keys| {
-            keys.remove(key);
-            keys.is_empty()
+    fn remove(&mut self, value: &str, obj: &Arc<T>) {
+        self.0.remove_if_mut(value, |_, set| {
+            set.remove(&Address::of(obj));
+            set.is_empty()
         });
     }
 
-    fn remove_everywhere(&mut self, key: &K) {
-        self.0.retain(|_, keys| {
-            keys.remove(key);
-            !keys.is_empty()
+    fn swap(&mut self, value: &str, old: &Arc<T>, new: &Arc<T>) {
+        match self.0.get_mut(value) {
+            Some(mut set) => {
+                set.remove(&Address::of(old));
+                set.insert(Filed(Arc::clone(new)));
+            }
+            None => self.insert(value, new),
+        }
+    }
+
+    fn remove_everywhere(&mut self, obj: &Arc<T>) {
+        self.0.retain(|_, set| {
+            set.remove(&Address::of(obj));
+            !set.is_empty()
         });
     }
 }

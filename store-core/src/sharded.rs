@@ -11,17 +11,16 @@ use hashbrown::{DefaultHashBuilder, HashSet};
 use parking_lot::RwLock;
 
 use crate::index::{
-    guarded_values, register_defaults, reindex, values_for_all, IndexDef, Indexer, ShardedPostings,
+    guarded_values, refile, register_defaults, reindex, values_for_all, Address, Filed, FiledSet,
+    IndexDef, Indexer, ShardedPostings,
 };
 use crate::options::{transformed, StoreOptions, Transform};
 use crate::store::{Removed, Store, Write};
 use crate::{Error, Keyed, ResourceVersion};
 
-type Postings<K> = DashMap<String, HashSet<K>, DefaultHashBuilder>;
-
-/// A listed object with its values for every index, computed before `replace`
-/// changes anything.
-type Indexed<T> = (Arc<T>, Vec<Option<Vec<String>>>);
+/// An index's value → objects map: each object filed by its `Arc` (one pointer, no
+/// key copy).
+type Postings<T> = DashMap<String, FiledSet<T>, DefaultHashBuilder>;
 
 /// A [`Store`] and [`Indexer`] over DashMap shards: reads and writes of different
 /// keys rarely touch the same lock.
@@ -78,7 +77,7 @@ struct Shared<T: Keyed> {
 
 struct ShardedIndex<T: Keyed> {
     def: IndexDef<T>,
-    postings: Postings<T::Key>,
+    postings: Postings<T>,
 }
 
 impl<T: Keyed + Send + Sync + 'static> ShardedCache<T> {
@@ -165,81 +164,60 @@ fn find<'a, T: Keyed>(
 }
 
 impl<T: Keyed> Shared<T> {
-    /// An upsert under the registry the caller holds: index values first, outside
-    /// the shard lock, so a panic there changes nothing. Key-derived indexes wait: an
-    /// update leaves them as they are.
+    /// An upsert under the registry the caller holds: index values first, from the
+    /// object just written and outside the shard lock, so a panic there changes
+    /// nothing.
     fn add(&self, indexes: &[ShardedIndex<T>], obj: Arc<T>) -> Result<Option<Arc<T>>, Error> {
         let key = obj.key();
         if indexes.is_empty() {
             return Ok(self.items.insert(key, obj));
         }
-        let new_values = indexes
-            .iter()
-            .map(|index| {
-                if index.def.is_key_derived() {
-                    Ok(None)
-                } else {
-                    guarded_values(&index.def, &obj, &key).map(Some)
-                }
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
-        self.upsert(indexes, key, obj, &new_values)
+        let values = values_for_all(indexes.iter().map(|index| &index.def), &obj, &key)?;
+        Ok(self.upsert(indexes, key, obj, &values))
     }
 
     /// Upserts under the key's shard lock, moving the index entries along.
     /// `indexes` is the registry, held by the caller; `new_values` holds the values
-    /// of every index, or `None` for a key-derived one (unchanged by an update, and
-    /// computed here, under the shard lock, only when the key is new).
+    /// of `obj` for every index.
     fn upsert(
         &self,
         indexes: &[ShardedIndex<T>],
         key: T::Key,
         obj: Arc<T>,
-        new_values: &[Option<Vec<String>>],
-    ) -> Result<Option<Arc<T>>, Error> {
+        new_values: &[Vec<String>],
+    ) -> Option<Arc<T>> {
         match self.items.entry(key) {
             Entry::Occupied(mut entry) => {
                 let old = entry.insert(obj);
-                for (index, new) in indexes.iter().zip(new_values) {
-                    // The key stays, so a key-derived index stays as it is.
+                let new = entry.get();
+                for (index, values) in indexes.iter().zip(new_values) {
+                    let mut postings = ShardedPostings(&index.postings);
                     if index.def.is_key_derived() {
-                        continue;
-                    }
-                    if let Some(new) = new {
+                        // Same key, same values: only the pointer changes, and the
+                        // old (often cold) object is not read.
+                        refile(&mut postings, values, &old, new);
+                    } else {
                         let old_values = guarded_values(&index.def, &old, entry.key());
-                        reindex(
-                            &mut ShardedPostings(&index.postings),
-                            entry.key(),
-                            Some(old_values),
-                            new,
-                        );
+                        reindex(&mut postings, Some((&old, old_values)), Some((new, values)));
                     }
                 }
-                Ok(Some(old))
+                Some(old)
             }
             Entry::Vacant(entry) => {
-                let mut all = Vec::with_capacity(indexes.len());
-                for (index, new) in indexes.iter().zip(new_values) {
-                    all.push(match new {
-                        Some(values) => values.clone(),
-                        None => guarded_values(&index.def, &obj, entry.key())?,
-                    });
-                }
                 let stored = entry.insert(obj);
-                for (index, new) in indexes.iter().zip(&all) {
+                for (index, values) in indexes.iter().zip(new_values) {
                     reindex(
                         &mut ShardedPostings(&index.postings),
-                        stored.key(),
                         None,
-                        new,
+                        Some((stored.value(), values)),
                     );
                 }
-                Ok(None)
+                None
             }
         }
     }
 
-    /// Removes under the key's shard lock, taking the key out of every index.
+    /// Removes under the key's shard lock, taking the object out of every index.
     fn remove<Q>(&self, indexes: &[ShardedIndex<T>], key: &Q) -> Option<(T::Key, Arc<T>)>
     where
         Q: Hash + Equivalent<T::Key> + ?Sized,
@@ -249,40 +227,44 @@ impl<T: Keyed> Shared<T> {
                 let old_values = guarded_values(&index.def, old, key);
                 reindex(
                     &mut ShardedPostings(&index.postings),
-                    key,
-                    Some(old_values),
-                    &[],
+                    Some((old, old_values)),
+                    None,
                 );
             }
             true
         })
     }
 
-    /// The objects of `keys` that are still filed under one of `values` of `index`.
+    /// The stored objects of the keys of `candidates` that are filed under one of
+    /// `values` of `index`, each once.
     ///
-    /// The keys were read from the postings earlier; a writer may have moved an object
-    /// since. Each object is checked while its item shard is held: a writer updates
-    /// the postings of a key under that shard's lock, so what the check sees is what
-    /// the object is filed under (lock order as for writers: item shard, then
-    /// postings shard).
+    /// The candidates were read from the postings earlier; a writer may have moved a
+    /// key since. Each key's current object is checked while its item shard is held:
+    /// a writer updates the postings of a key under that shard's lock, so what the
+    /// check sees is what the object is filed under (lock order as for writers: item
+    /// shard, then postings shard).
     fn objects_filed_under(
         &self,
         index: &ShardedIndex<T>,
-        keys: impl IntoIterator<Item = T::Key>,
+        candidates: Vec<Arc<T>>,
         values: &[&str],
     ) -> Vec<Arc<T>> {
-        keys.into_iter()
-            .filter_map(|key| {
-                let entry = self.items.get(&key)?;
-                let filed = values.iter().any(|value| {
-                    index
-                        .postings
-                        .get(*value)
-                        .is_some_and(|keys| keys.contains(entry.key()))
-                });
-                filed.then(|| Arc::clone(entry.value()))
-            })
-            .collect()
+        let mut found: HashSet<Filed<T>> = HashSet::with_capacity(candidates.len());
+        for candidate in candidates {
+            let Some(entry) = self.items.get(&candidate.key()) else {
+                continue;
+            };
+            let filed = values.iter().any(|value| {
+                index
+                    .postings
+                    .get(*value)
+                    .is_some_and(|set| set.contains(&Address::of(entry.value())))
+            });
+            if filed {
+                found.insert(Filed(Arc::clone(entry.value())));
+            }
+        }
+        found.into_iter().map(|obj| obj.0).collect()
     }
 }
 
@@ -359,8 +341,8 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for ShardedCache<T> {
     }
 
     /// Upserts the listed objects, then removes the keys the list lacked (see the type's
-    /// documentation for what concurrent readers observe). Index values of every
-    /// listed object are computed first, so an index function panic changes nothing.
+    /// documentation for what concurrent readers observe). The transformer and the
+    /// index functions run on every listed object first, so a failure changes nothing.
     fn replace<I>(
         &self,
         items: I,
@@ -369,36 +351,60 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for ShardedCache<T> {
     where
         I: IntoIterator<Item = Arc<T>>,
     {
-        let indexes = self.shared.indexes.write();
+        let mut indexes = self.shared.indexes.write();
         let items = items.into_iter();
-        let mut fresh: hashbrown::HashMap<T::Key, Indexed<T>> =
-            hashbrown::HashMap::with_capacity(items.size_hint().0);
+        // Everything that can fail, while each object is warm in cache: the new
+        // postings are built aside, the store is not touched yet.
+        let mut listed: Vec<(T::Key, Arc<T>)> = Vec::with_capacity(items.size_hint().0);
+        let fresh: Vec<Postings<T>> = indexes
+            .iter()
+            .map(|_| Postings::with_hasher(DefaultHashBuilder::default()))
+            .collect();
         for obj in items {
             let obj = transformed(&self.shared.transform, obj)?;
             let key = obj.key();
-            let values = values_for_all(indexes.iter().map(|i| &i.def), &obj, &key)?;
-            fresh.insert(key, (obj, values.into_iter().map(Some).collect()));
+            for (index, postings) in indexes.iter().zip(&fresh) {
+                let values = guarded_values(&index.def, &obj, &key)?;
+                reindex(&mut ShardedPostings(postings), None, Some((&obj, &values)));
+            }
+            listed.push((key, obj));
         }
-        let mut removed = Vec::new();
-        // Keys the list lacks go first, shard by shard, so the upserts below do not
-        // have to be told apart from survivors.
-        let stale: Vec<T::Key> = self
-            .shared
-            .items
-            .iter()
-            .filter(|entry| !fresh.contains_key(entry.key()))
-            .map(|entry| entry.key().clone())
-            .collect();
-        let mut upserts = fresh.into_iter();
-        for (key, (obj, values)) in upserts.by_ref() {
-            // Every value is computed already: nothing can fail here.
-            self.shared.upsert(&indexes, key, obj, &values)?;
+        // Index queries wait for the registry we hold: the new postings go in now,
+        // and the old ones let go of the objects they held.
+        for (index, postings) in indexes.iter_mut().zip(fresh) {
+            index.postings = postings;
         }
-        for key in stale {
-            if let Some(entry) = self.shared.remove(&indexes, &key) {
-                removed.push(entry);
+        // The listed objects by address: what survives, with no key copies.
+        let addresses: HashSet<Address> = listed.iter().map(|(_, obj)| Address::of(obj)).collect();
+        let mut superseded = Vec::new();
+        for (key, obj) in listed {
+            let address = Address::of(&obj);
+            if let Some(old) = self.shared.items.insert(key, obj) {
+                // A key listed twice: the earlier object was filed aside too.
+                let old_address = Address::of(&old);
+                if old_address != address && addresses.contains(&old_address) {
+                    superseded.push(old);
+                }
             }
         }
+        for old in &superseded {
+            for index in indexes.iter() {
+                let values = guarded_values(&index.def, old, &old.key());
+                reindex(
+                    &mut ShardedPostings(&index.postings),
+                    Some((old, values)),
+                    None,
+                );
+            }
+        }
+        let mut removed = Vec::new();
+        self.shared.items.retain(|key, obj| {
+            let listed = addresses.contains(&Address::of(obj));
+            if !listed {
+                removed.push((key.clone(), Arc::clone(obj)));
+            }
+            listed
+        });
         *self.shared.resource_version.write() = Some(resource_version.into());
         Ok(removed)
     }
@@ -442,7 +448,11 @@ impl<T: Keyed + Send + Sync + 'static> Indexer<T> for ShardedCache<T> {
         let postings = Postings::with_hasher(DefaultHashBuilder::default());
         for entry in self.shared.items.iter() {
             let values = guarded_values(&def, entry.value(), entry.key())?;
-            reindex(&mut ShardedPostings(&postings), entry.key(), None, &values);
+            reindex(
+                &mut ShardedPostings(&postings),
+                None,
+                Some((entry.value(), &values)),
+            );
         }
         indexes.push(ShardedIndex { def, postings });
         Ok(())
@@ -463,12 +473,16 @@ impl<T: Keyed + Send + Sync + 'static> Indexer<T> for ShardedCache<T> {
     fn by_index(&self, index: &str, value: &str) -> Result<Vec<Arc<T>>, Error> {
         let indexes = self.shared.indexes.read();
         let index = find(&indexes, index)?;
-        let keys = keys_under(index, value);
-        Ok(self.shared.objects_filed_under(index, keys, &[value]))
+        let candidates = filed_under(index, value);
+        Ok(self.shared.objects_filed_under(index, candidates, &[value]))
     }
 
     fn index_keys(&self, index: &str, value: &str) -> Result<Vec<T::Key>, Error> {
-        let mut keys = keys_under(find(&self.shared.indexes.read(), index)?, value);
+        let mut keys: Vec<T::Key> = self
+            .by_index(index, value)?
+            .iter()
+            .map(|obj| obj.key())
+            .collect();
         keys.sort_unstable();
         Ok(keys)
     }
@@ -489,23 +503,21 @@ impl<T: Keyed + Send + Sync + 'static> Indexer<T> for ShardedCache<T> {
         let index = find(&indexes, index)?;
         // The probe's values are computed before any shard is held (user code).
         let values = guarded_values(&index.def, probe, &probe.key())?;
-        let mut keys: HashSet<T::Key> = HashSet::new();
+        let mut candidates = Vec::new();
         for value in &values {
-            if let Some(found) = index.postings.get(value.as_str()) {
-                keys.extend(found.iter().cloned());
-            }
+            candidates.extend(filed_under(index, value));
         }
         let values: Vec<&str> = values.iter().map(String::as_str).collect();
-        Ok(self.shared.objects_filed_under(index, keys, &values))
+        Ok(self.shared.objects_filed_under(index, candidates, &values))
     }
 }
 
-/// The keys under `value` in `index`, copied out so that no postings shard is held
-/// while the objects are looked up.
-fn keys_under<T: Keyed>(index: &ShardedIndex<T>, value: &str) -> Vec<T::Key> {
+/// The objects under `value` in `index`, copied out so that no postings shard is
+/// held while they are checked against the items.
+fn filed_under<T: Keyed>(index: &ShardedIndex<T>, value: &str) -> Vec<Arc<T>> {
     index
         .postings
         .get(value)
-        .map(|keys| keys.iter().cloned().collect())
+        .map(|set| set.iter().map(|obj| Arc::clone(&obj.0)).collect())
         .unwrap_or_default()
 }

@@ -42,6 +42,9 @@ macro_rules! store_conformance {
                 replace_rebuilds_indexes,
                 key_derived_index_is_not_recomputed_on_update,
                 apply_batch_skips_a_write_whose_index_panics,
+                index_queries_hand_out_the_current_object,
+                replace_with_duplicate_keys_indexes_the_last,
+                replace_with_the_stored_objects_keeps_the_indexes,
             );
         }
     };
