@@ -3,6 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use smallvec::{smallvec, SmallVec};
+
 use crate::queue::{common_queue_methods, keyed_queue_methods, PopError, Queue, Requeue, State};
 use crate::{Keyed, ResourceVersion, Store};
 
@@ -201,7 +203,10 @@ impl<T: Keyed + PartialEq> PartialEq for Delta<T> {
 }
 
 /// The changes queued for one key, oldest first. Never empty when popped.
-pub struct Deltas<T: Keyed>(Vec<Delta<T>>);
+///
+/// The first change is held inline: a key with one change (the common case: a watch
+/// event per key between two pops) costs no allocation of its own.
+pub struct Deltas<T: Keyed>(SmallVec<[Delta<T>; 1]>);
 
 impl<T: Keyed> Deltas<T> {
     /// The oldest change.
@@ -611,7 +616,7 @@ impl<T: Keyed + Send + Sync + 'static> DeltaFifo<T> {
                     continue;
                 }
                 if let Some(obj) = known.known_object(&key) {
-                    state.push_back(key, Deltas(vec![Delta::Sync(obj)]));
+                    state.push_back(key, Deltas(smallvec![Delta::Sync(obj)]));
                 }
             }
         });
@@ -651,7 +656,7 @@ impl<T: Keyed + Send + Sync + 'static> DeltaFifo<T> {
 fn append<T: Keyed>(state: &mut DeltaState<T>, key: T::Key, delta: Delta<T>) {
     match state.get_mut(&key) {
         Some(deltas) => deltas.push(delta),
-        None => state.push_back(key, Deltas(vec![delta])),
+        None => state.push_back(key, Deltas(smallvec![delta])),
     }
 }
 
