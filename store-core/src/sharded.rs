@@ -176,6 +176,17 @@ impl<T: Keyed> Shared<T> {
         Ok(self.upsert(indexes, key, obj, &values))
     }
 
+    /// `f` of every entry, one shard at a time: each shard's read lock is taken once
+    /// for all its entries (DashMap's iterator pays a guard per entry).
+    fn collect_entries<R>(&self, mut f: impl FnMut(&T::Key, &Arc<T>) -> R) -> Vec<R> {
+        let mut out = Vec::with_capacity(self.items.len());
+        for shard in self.items.shards() {
+            let shard = shard.read();
+            out.extend(shard.iter().map(|(key, obj)| f(key, obj)));
+        }
+        out
+    }
+
     /// Upserts under the key's shard lock, moving the index entries along.
     /// `indexes` is the registry, held by the caller; `new_values` holds the values
     /// of `obj` for every index.
@@ -321,19 +332,11 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for ShardedCache<T> {
     }
 
     fn list(&self) -> Vec<Arc<T>> {
-        self.shared
-            .items
-            .iter()
-            .map(|entry| Arc::clone(entry.value()))
-            .collect()
+        self.shared.collect_entries(|_, obj| Arc::clone(obj))
     }
 
     fn list_keys(&self) -> Vec<T::Key> {
-        self.shared
-            .items
-            .iter()
-            .map(|entry| entry.key().clone())
-            .collect()
+        self.shared.collect_entries(|key, _| key.clone())
     }
 
     fn len(&self) -> usize {
