@@ -91,7 +91,9 @@ pub enum RelistMode {
     /// never missing while the source still has it; the peak is the steady memory plus
     /// one page and the set of seen keys. A store that does not take in-place relists
     /// ([`ReflectorStore::supports_in_place_relist`]) is relisted atomically. A
-    /// streaming list (watch-list) is gathered as in `Atomic`.
+    /// streaming list (watch-list) is written in pages of 500 initial events; a key
+    /// deleted before the end of the initial events is removed at the end with the
+    /// other unseen keys.
     ///
     /// The saving needs an allocator that reuses, for the new objects, the memory the
     /// replaced ones free. glibc's default of one arena per thread often does not: the
@@ -295,6 +297,9 @@ fn merge_initial_events<T: Keyed>(events: Vec<(Arc<T>, bool)>, changed: bool) ->
     kept.into_iter().map(|(_, obj)| obj).collect()
 }
 
+/// How many initial events of a streaming list an in-place relist writes at once.
+const STREAMED_PAGE: usize = 500;
+
 /// How long a streaming list may go without its end marker before each warning.
 const STREAMING_LIST_PATIENCE: Duration = Duration::from_secs(10);
 
@@ -473,15 +478,34 @@ where
                 };
                 let streamed = tokio::select! {
                     _ = shutdown.cancelled() => break 'relist,
-                    streamed = self.stream_list(&from) => streamed,
+                    streamed = self.stream_list(&from, &mut sink) => streamed,
                 };
                 match streamed {
-                    Ok((items, version, stream)) => {
-                        sink = Sink::Gather(items);
+                    Ok(Some((version, stream))) => {
                         listed = Some(Ok(version));
                         opened = Some(stream);
                     }
-                    Err(status) => self.streaming_failed(&from, status),
+                    Ok(None) => {
+                        // The store refused an in-place page: a fresh relist after
+                        // the backoff, as for a paginated list.
+                        if let Sink::InPlace {
+                            refused: Some(error),
+                            ..
+                        } = sink
+                        {
+                            self.report(ReflectorError::Store(error));
+                        }
+                        if !sleep(&mut backoff, &shutdown).await {
+                            break 'relist;
+                        }
+                        continue 'relist;
+                    }
+                    Err(status) => {
+                        self.streaming_failed(&from, status);
+                        // Pages already written stay; the list that follows marks
+                        // its own keys seen.
+                        sink.restart();
+                    }
                 }
             }
             let mut listed = match listed {
@@ -829,22 +853,27 @@ where
         }
     }
 
-    /// A streaming list from `resource_version`: the state, its version (from the
-    /// end marker only), and the watch, still open, that goes on with live events.
+    /// A streaming list from `resource_version` into `sink`: its version (from the end
+    /// marker only) and the watch, still open, that goes on with live events; `None`
+    /// when the store refused an in-place page (the error is in the sink).
     async fn stream_list(
         &self,
         resource_version: &ResourceVersion,
-    ) -> Result<(Vec<Arc<T>>, ResourceVersion, WatchStream<T>), Status> {
+        sink: &mut Sink<T>,
+    ) -> Result<Option<(ResourceVersion, WatchStream<T>)>, Status> {
         tracing::debug!(%resource_version, "streaming list starting");
         let mut stream = self
             .source
             .watch(resource_version.clone(), self.watch_options(true))
             .await?;
-        // The initial events are `Added` ones, one per object: gathered as they come.
-        // Only a source that also sends changes before the end makes them be merged
-        // by key at the end.
+        let in_place = matches!(sink, Sink::InPlace { .. });
+        // Gathered: the initial events are `Added` ones, one per object, kept as they
+        // come; only a source that also sends changes before the end makes them be
+        // merged by key at the end. In place: written in pages as they come.
         let mut state: Vec<(Arc<T>, bool)> = Vec::new();
+        let mut page: Vec<Arc<T>> = Vec::new();
         let mut changed = false;
+        let mut received = 0usize;
         let started = Instant::now();
         let mut warn_at = started + STREAMING_LIST_PATIENCE;
         loop {
@@ -852,33 +881,40 @@ where
                 item = stream.next() => item,
                 _ = tokio::time::sleep_until(warn_at) => {
                     tracing::warn!(
-                        received = state.len(),
+                        received,
                         waited = ?started.elapsed(),
                         "streaming list: still waiting for the end of the initial events (k8s.io/initial-events-end)"
                     );
                     self.report(ReflectorError::StreamingListStalled {
                         resource_version: resource_version.clone(),
                         waited: started.elapsed(),
-                        received: state.len(),
+                        received,
                     });
                     warn_at += STREAMING_LIST_PATIENCE;
                     continue;
                 }
             };
-            match item {
-                Some(Ok(WatchEvent::Added(obj, _))) => state.push((obj, false)),
+            let (obj, deleted) = match item {
+                Some(Ok(WatchEvent::Added(obj, _))) => (obj, false),
                 Some(Ok(WatchEvent::Modified(obj, _))) => {
                     changed = true;
-                    state.push((obj, false));
+                    (obj, false)
                 }
                 Some(Ok(WatchEvent::Deleted(obj, _))) => {
                     changed = true;
-                    state.push((obj, true));
+                    (obj, true)
                 }
-                Some(Ok(WatchEvent::Bookmark(_))) => {}
+                Some(Ok(WatchEvent::Bookmark(_))) => continue,
                 Some(Ok(WatchEvent::InitialEventsEnd(version))) => {
-                    tracing::debug!(resource_version = %version, count = state.len(), "streaming list complete");
-                    return Ok((merge_initial_events(state, changed), version, stream));
+                    tracing::debug!(resource_version = %version, count = received, "streaming list complete");
+                    if in_place {
+                        if !page.is_empty() && !self.take_page(sink, page) {
+                            return Ok(None);
+                        }
+                    } else {
+                        self.take_page(sink, merge_initial_events(state, changed));
+                    }
+                    return Ok(Some((version, stream)));
                 }
                 Some(Ok(WatchEvent::Error(status))) => return Err(*status),
                 Some(Err(status)) => return Err(status),
@@ -887,6 +923,26 @@ where
                         "the streaming list ended before its initial events were complete",
                     ))
                 }
+            };
+            received += 1;
+            if !in_place {
+                state.push((obj, deleted));
+                continue;
+            }
+            // In place: a deletion first writes what came before it, then makes its
+            // key unseen, so the end of the list removes it.
+            let gone = deleted.then(|| obj.key());
+            if !deleted {
+                page.push(obj);
+            }
+            if gone.is_some() || page.len() >= STREAMED_PAGE {
+                if !page.is_empty() && !self.take_page(sink, std::mem::take(&mut page)) {
+                    return Ok(None);
+                }
+                if let (Some(key), Sink::InPlace { seen, .. }) = (gone, &mut *sink) {
+                    seen.remove(&key);
+                }
+                tokio::task::yield_now().await;
             }
         }
     }

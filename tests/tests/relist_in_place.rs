@@ -249,3 +249,122 @@ async fn an_informer_hears_an_in_place_relist_page_by_page_then_its_deletions() 
         assert_eq!(content, [(1, 2), (2, 2), (4, 1)]);
     }
 }
+
+fn added(obj: Item, rv: &str) -> Result<WatchEvent<Item>, Status> {
+    Ok(WatchEvent::Added(Arc::new(obj), rv.into()))
+}
+
+/// A first streaming list of 1..=3 that expires, then a streaming relist that changes
+/// 1 and 3, deletes 3 again before its end, and adds 4 (2 is never sent).
+fn streamed() -> Arc<Scripted<Item>> {
+    streamed_relists(1)
+}
+
+/// [`streamed`] with the streaming relist answered `relists` times.
+fn streamed_relists(relists: usize) -> Arc<Scripted<Item>> {
+    let source = Scripted::new();
+    source.watch(WatchAnswer::Stream(
+        vec![
+            added(item(1, 1), "8"),
+            added(item(2, 1), "9"),
+            added(item(3, 1), "10"),
+            Ok(WatchEvent::InitialEventsEnd("10".into())),
+            Ok(WatchEvent::Error(Box::new(Status::expired("too old")))),
+        ],
+        Then::Close,
+    ));
+    for _ in 0..relists {
+        source.watch(WatchAnswer::Stream(
+            vec![
+                added(item(1, 2), "17"),
+                added(item(3, 2), "18"),
+                Ok(WatchEvent::Deleted(Arc::new(item(3, 2)), "19".into())),
+                added(item(4, 1), "20"),
+                Ok(WatchEvent::InitialEventsEnd("20".into())),
+            ],
+            Then::Hang,
+        ));
+    }
+    source
+}
+
+async fn run_streaming(
+    store: Arc<Recording>,
+    mode: RelistMode,
+    source: Arc<Scripted<Item>>,
+) -> Vec<ReflectorError> {
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&errors);
+    let reflector = Reflector::new(source, Arc::clone(&store))
+        .with_config(ReflectorConfig {
+            relist_mode: mode,
+            streaming_list: true,
+            ..ReflectorConfig::default()
+        })
+        .on_error(move |error| seen.lock().push(error.clone()));
+    let handle = reflector.handle();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(reflector.run(shutdown.clone()));
+    for _ in 0..100 {
+        if handle
+            .last_sync_resource_version()
+            .as_ref()
+            .map(|rv| rv.as_str())
+            == Some("20")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    shutdown.cancel();
+    task.await.expect("reflector ends");
+    let errors = errors.lock().clone();
+    errors
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_streaming_relist_in_place_writes_its_events_then_removes_the_unseen_and_deleted_keys() {
+    let store = Recording::new(true);
+    run_streaming(Arc::clone(&store), RelistMode::InPlace, streamed()).await;
+    assert_eq!(
+        *store.log.lock(),
+        [
+            "replaced 3 at 10", // the first streaming list: one replace
+            "page [1, 3]",      // written up to the deletion
+            "page [4]",
+            "end [1, 4] at 20", // 2 never came, 3 was deleted
+        ]
+    );
+    assert_eq!(store.content(), [(1, 2), (4, 1)]);
+
+    // The same stream, relisted atomically, leaves the same content in one replace.
+    let atomic = Recording::new(true);
+    run_streaming(Arc::clone(&atomic), RelistMode::Atomic, streamed()).await;
+    assert_eq!(*atomic.log.lock(), ["replaced 3 at 10", "replaced 2 at 20"]);
+    assert_eq!(atomic.content(), store.content());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_streamed_page_is_reported_and_the_streaming_relist_starts_over() {
+    let store = Recording::new(true);
+    *store.refuse_pages.lock() = 1;
+    let errors = run_streaming(Arc::clone(&store), RelistMode::InPlace, streamed_relists(2)).await;
+    assert!(
+        errors.iter().any(|error| matches!(
+            error,
+            ReflectorError::Store(Error::InPlaceRelistUnsupported)
+        )),
+        "the refusal is reported: {errors:?}"
+    );
+    assert_eq!(
+        *store.log.lock(),
+        [
+            "replaced 3 at 10",
+            "page refused",
+            "page [1, 3]",
+            "page [4]",
+            "end [1, 4] at 20",
+        ]
+    );
+    assert_eq!(store.content(), [(1, 2), (4, 1)]);
+}

@@ -2,7 +2,8 @@
 //! and relist mode (DESIGN §10), each in a fresh process.
 //!
 //! `relist_memory CONTENDER MODE [N]` (CONTENDER `cache`, `sharded` or `informer`,
-//! MODE `atomic` or `in-place`) syncs a reflector (or an informer) from a source that
+//! MODE `atomic` or `in-place`, over paginated lists, or `stream-atomic` or
+//! `stream-in-place`, over streaming lists) syncs a reflector (or an informer) from a source that
 //! decodes fresh ConfigMaps of about 3 KB for every list, as a real API server's
 //! client does, in pages of 500; it reads the steady resident set (`VmRSS`), resets
 //! the peak (`/proc/self/clear_refs`), makes the watch answer Expired so that the
@@ -10,6 +11,8 @@
 //! (`VmHWM`). `relist_memory all [N]` runs every combination in a child process, once
 //! with glibc's default arenas and once with `MALLOC_ARENA_MAX=1`, and prints a
 //! Markdown table.
+
+#![allow(clippy::result_large_err)] // the source's `Status` errors, as the reflector's
 
 use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -29,7 +32,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 const CONTENDERS: [&str; 3] = ["cache", "sharded", "informer"];
-const MODES: [&str; 2] = ["atomic", "in-place"];
+/// The relist mode, over paginated lists or (`stream-`) streaming lists.
+const MODES: [&str; 4] = ["atomic", "in-place", "stream-atomic", "stream-in-place"];
 
 /// About 3 KB per object: 24 data values of 100 bytes plus the metadata.
 fn spec() -> ObjectSpec {
@@ -41,13 +45,15 @@ fn spec() -> ObjectSpec {
 }
 
 /// A source whose every list decodes fresh objects (generation `g` at resource
-/// version `g`), and whose first watch answers Expired once told to.
+/// version `g`), and whose first watch answers Expired once told to. A streaming
+/// list (a watch asking for initial events) sends the same objects as `Added`
+/// events, made as they are polled, then its end marker.
 struct Generator {
     count: usize,
     spec: ObjectSpec,
     generation: AtomicU64,
     watches: AtomicUsize,
-    relist: Notify,
+    relist: Arc<Notify>,
 }
 
 impl ListerWatcher<ConfigMap> for Generator {
@@ -79,8 +85,32 @@ impl ListerWatcher<ConfigMap> for Generator {
     async fn watch(
         &self,
         _resource_version: ResourceVersion,
-        _options: WatchOptions,
+        options: WatchOptions,
     ) -> Result<WatchStream<ConfigMap>, Status> {
+        if options.send_initial_events {
+            let first = self.watches.fetch_add(1, Ordering::SeqCst) == 0;
+            let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+            let version = ResourceVersion::from(generation.to_string());
+            let spec = self.spec.clone();
+            let events = futures::stream::iter(0..self.count).map(move |i| {
+                let obj = Arc::new(config_map_at(i, generation, &spec));
+                Ok(WatchEvent::Added(
+                    obj,
+                    ResourceVersion::from(generation.to_string()),
+                ))
+            });
+            let end = futures::stream::iter([Ok(WatchEvent::InitialEventsEnd(version))]);
+            let relist = Arc::clone(&self.relist);
+            let then = futures::stream::once(async move {
+                if first {
+                    relist.notified().await;
+                    Ok(WatchEvent::Error(Box::new(Status::expired("relist now"))))
+                } else {
+                    futures::future::pending().await
+                }
+            });
+            return Ok(events.chain(end).chain(then).boxed());
+        }
         if self.watches.fetch_add(1, Ordering::SeqCst) > 0 {
             return Ok(futures::stream::pending().boxed());
         }
@@ -101,7 +131,8 @@ fn main() -> ExitCode {
     let Some(count) = parse_count(args.next()) else {
         return ExitCode::FAILURE;
     };
-    let relist_mode = match mode.as_str() {
+    let streaming = mode.starts_with("stream-");
+    let relist_mode = match mode.trim_start_matches("stream-") {
         "atomic" => RelistMode::Atomic,
         "in-place" => RelistMode::InPlace,
         _ => return usage(),
@@ -109,7 +140,7 @@ fn main() -> ExitCode {
     if !CONTENDERS.contains(&contender.as_str()) {
         return usage();
     }
-    match measure(&contender, relist_mode, count) {
+    match measure(&contender, relist_mode, streaming, count) {
         Some((steady, peak)) => {
             println!("RESULT {contender} {mode} {count} {steady} {peak}");
             ExitCode::SUCCESS
@@ -158,7 +189,7 @@ fn reset_peak() -> Option<()> {
 }
 
 /// Steady and peak resident bytes of one relist.
-fn measure(contender: &str, mode: RelistMode, count: usize) -> Option<(u64, u64)> {
+fn measure(contender: &str, mode: RelistMode, streaming: bool, count: usize) -> Option<(u64, u64)> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -170,10 +201,11 @@ fn measure(contender: &str, mode: RelistMode, count: usize) -> Option<(u64, u64)
             spec: spec(),
             generation: AtomicU64::new(0),
             watches: AtomicUsize::new(0),
-            relist: Notify::new(),
+            relist: Arc::new(Notify::new()),
         });
         let config = ReflectorConfig {
             relist_mode: mode,
+            streaming_list: streaming,
             ..ReflectorConfig::default()
         };
         let shutdown = CancellationToken::new();
