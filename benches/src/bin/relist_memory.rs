@@ -10,7 +10,8 @@
 //! reflector relists, and once the store holds the relisted objects reads the peak
 //! (`VmHWM`). `relist_memory all [N]` runs every combination in a child process, once
 //! with glibc's default arenas and once with `MALLOC_ARENA_MAX=1`, and prints a
-//! Markdown table.
+//! Markdown table. `RELIST_CURRENT_THREAD=1` runs the reflector (and the informer)
+//! on a current-thread runtime instead of two workers.
 
 #![allow(clippy::result_large_err)] // the source's `Status` errors, as the reflector's
 
@@ -190,11 +191,20 @@ fn reset_peak() -> Option<()> {
 
 /// Steady and peak resident bytes of one relist.
 fn measure(contender: &str, mode: RelistMode, streaming: bool, count: usize) -> Option<(u64, u64)> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .ok()?;
+    // `RELIST_CURRENT_THREAD=1`: everything on one thread, so that the first list and
+    // the relist allocate from the same glibc arena.
+    let runtime = if std::env::var_os("RELIST_CURRENT_THREAD").is_some() {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .ok()?
+    };
     runtime.block_on(async {
         let source = Arc::new(Generator {
             count,
