@@ -501,19 +501,11 @@ where
                         opened = Some(stream);
                     }
                     Ok(None) => {
-                        // The store refused an in-place page: a fresh relist after
-                        // the backoff, as for a paginated list.
-                        if let Sink::InPlace {
-                            refused: Some(error),
-                            ..
-                        } = sink
-                        {
-                            self.report(ReflectorError::Store(error));
-                        }
-                        if !sleep(&mut backoff, &shutdown).await {
-                            break 'relist;
-                        }
-                        continue 'relist;
+                        // The store refused an in-place page (the error is in the
+                        // sink): handled below as for a paginated list.
+                        listed = Some(Err(Status::internal_error(
+                            "the store refused a page of the streaming list",
+                        )));
                     }
                     Err(status) => {
                         self.streaming_failed(&from, status);

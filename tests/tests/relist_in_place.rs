@@ -105,11 +105,31 @@ async fn run(
     mode: RelistMode,
     source: Arc<Scripted<Item>>,
 ) -> Vec<ReflectorError> {
+    run_with(store, mode, false, source).await
+}
+
+/// [`run`] with streaming lists.
+async fn run_streaming(
+    store: Arc<Recording>,
+    mode: RelistMode,
+    source: Arc<Scripted<Item>>,
+) -> Vec<ReflectorError> {
+    run_with(store, mode, true, source).await
+}
+
+/// Runs a reflector from `source` into `store` until it has synced at "20".
+async fn run_with(
+    store: Arc<Recording>,
+    mode: RelistMode,
+    streaming_list: bool,
+    source: Arc<Scripted<Item>>,
+) -> Vec<ReflectorError> {
     let errors = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&errors);
     let reflector = Reflector::new(source, Arc::clone(&store))
         .with_config(ReflectorConfig {
             relist_mode: mode,
+            streaming_list,
             ..ReflectorConfig::default()
         })
         .on_error(move |error| seen.lock().push(error.clone()));
@@ -286,40 +306,6 @@ fn streamed_relists(relists: usize) -> Arc<Scripted<Item>> {
         ));
     }
     source
-}
-
-async fn run_streaming(
-    store: Arc<Recording>,
-    mode: RelistMode,
-    source: Arc<Scripted<Item>>,
-) -> Vec<ReflectorError> {
-    let errors = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&errors);
-    let reflector = Reflector::new(source, Arc::clone(&store))
-        .with_config(ReflectorConfig {
-            relist_mode: mode,
-            streaming_list: true,
-            ..ReflectorConfig::default()
-        })
-        .on_error(move |error| seen.lock().push(error.clone()));
-    let handle = reflector.handle();
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(reflector.run(shutdown.clone()));
-    for _ in 0..100 {
-        if handle
-            .last_sync_resource_version()
-            .as_ref()
-            .map(|rv| rv.as_str())
-            == Some("20")
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    shutdown.cancel();
-    task.await.expect("reflector ends");
-    let errors = errors.lock().clone();
-    errors
 }
 
 #[tokio::test(start_paused = true)]
