@@ -91,7 +91,8 @@ pub enum RelistMode {
     /// never missing while the source still has it; the peak is the steady memory plus
     /// one page and the set of seen keys. A store that does not take in-place relists
     /// ([`ReflectorStore::supports_in_place_relist`]) is relisted atomically. A
-    /// streaming list (watch-list) is written in pages of 500 initial events; a key
+    /// streaming list (watch-list) is written in pages of
+    /// [`page_size`](ReflectorConfig::page_size) initial events (500 without one); a key
     /// deleted before the end of the initial events is removed at the end with the
     /// other unseen keys.
     ///
@@ -312,7 +313,8 @@ fn merge_initial_events<T: Keyed>(events: Vec<(Arc<T>, bool)>, changed: bool) ->
     kept.into_iter().map(|(_, obj)| obj).collect()
 }
 
-/// How many initial events of a streaming list an in-place relist writes at once.
+/// How many initial events of a streaming list an in-place relist writes at once
+/// when `page_size` is `None`.
 const STREAMED_PAGE: usize = 500;
 
 /// How long a streaming list may go without its end marker before each warning.
@@ -874,6 +876,7 @@ where
             .watch(resource_version.clone(), self.watch_options(true))
             .await?;
         let in_place = matches!(sink, Sink::InPlace { .. });
+        let page_size = self.config.page_size.unwrap_or(STREAMED_PAGE).max(1);
         // Gathered: the initial events are `Added` ones, one per object, kept as they
         // come; only a source that also sends changes before the end makes them be
         // merged by key at the end. In place: written in pages as they come.
@@ -942,7 +945,7 @@ where
             if !deleted {
                 page.push(obj);
             }
-            if gone.is_some() || page.len() >= STREAMED_PAGE {
+            if gone.is_some() || page.len() >= page_size {
                 if !page.is_empty() && !self.take_page(sink, std::mem::take(&mut page)) {
                     return Ok(None);
                 }

@@ -403,17 +403,46 @@ impl<T> equivalent::Equivalent<Filed<T>> for Address {
 pub(crate) type FiledSet<T> = hashbrown::HashSet<Filed<T>>;
 
 /// One index's value → objects map, whatever holds it (a plain map under the
-/// cache's lock, or a sharded map).
+/// cache's lock, or a sharded map). A holder gives access to the set of a value; the
+/// filing itself is written once, here.
 pub(crate) trait Postings<T> {
+    /// Runs `f` on the set under `value`, created empty when missing.
+    fn with_set(&mut self, value: &str, f: impl FnOnce(&mut FiledSet<T>));
+    /// Runs `f` on the set under `value`, if any, dropping the value when its set
+    /// ends up empty.
+    fn with_existing_set(&mut self, value: &str, f: impl FnOnce(&mut FiledSet<T>));
+    /// Runs `f` on every set, dropping the values whose sets end up empty.
+    fn with_every_set(&mut self, f: impl FnMut(&mut FiledSet<T>));
+
     /// Files `obj` under `value`.
-    fn insert(&mut self, value: &str, obj: &Arc<T>);
+    fn insert(&mut self, value: &str, obj: &Arc<T>) {
+        self.with_set(value, |set| {
+            set.insert(Filed(Arc::clone(obj)));
+        });
+    }
+
     /// Takes `obj` out of `value`, dropping the value when its set empties.
-    fn remove(&mut self, value: &str, obj: &Arc<T>);
+    fn remove(&mut self, value: &str, obj: &Arc<T>) {
+        self.with_existing_set(value, |set| {
+            set.remove(&Address::of(obj));
+        });
+    }
+
     /// Files `new` under `value` in place of `old` (an update of the same key).
-    fn swap(&mut self, value: &str, old: &Arc<T>, new: &Arc<T>);
+    fn swap(&mut self, value: &str, old: &Arc<T>, new: &Arc<T>) {
+        self.with_set(value, |set| {
+            set.remove(&Address::of(old));
+            set.insert(Filed(Arc::clone(new)));
+        });
+    }
+
     /// Takes `obj` out of every value: the slow path when the values `obj` was
     /// filed under cannot be computed (its index function panicked).
-    fn remove_everywhere(&mut self, obj: &Arc<T>);
+    fn remove_everywhere(&mut self, obj: &Arc<T>) {
+        self.with_every_set(|set| {
+            set.remove(&Address::of(obj));
+        });
+    }
 }
 
 /// An object leaving its postings, with the values it was filed under (or the panic
@@ -468,41 +497,30 @@ pub(crate) fn refile<T, P: Postings<T>>(
 }
 
 impl<T> Postings<T> for hashbrown::HashMap<String, FiledSet<T>> {
-    fn insert(&mut self, value: &str, obj: &Arc<T>) {
+    fn with_set(&mut self, value: &str, f: impl FnOnce(&mut FiledSet<T>)) {
         match self.get_mut(value) {
-            Some(set) => {
-                set.insert(Filed(Arc::clone(obj)));
-            }
+            Some(set) => f(set),
             None => {
+                // The value's string is allocated only for a new value.
                 let mut set = FiledSet::default();
-                set.insert(Filed(Arc::clone(obj)));
+                f(&mut set);
                 self.insert(value.to_owned(), set);
             }
         }
     }
 
-    fn remove(&mut self, value: &str, obj: &Arc<T>) {
+    fn with_existing_set(&mut self, value: &str, f: impl FnOnce(&mut FiledSet<T>)) {
         if let Some(set) = self.get_mut(value) {
-            set.remove(&Address::of(obj));
+            f(set);
             if set.is_empty() {
                 self.remove(value);
             }
         }
     }
 
-    fn swap(&mut self, value: &str, old: &Arc<T>, new: &Arc<T>) {
-        match self.get_mut(value) {
-            Some(set) => {
-                set.remove(&Address::of(old));
-                set.insert(Filed(Arc::clone(new)));
-            }
-            None => Postings::insert(self, value, new),
-        }
-    }
-
-    fn remove_everywhere(&mut self, obj: &Arc<T>) {
+    fn with_every_set(&mut self, mut f: impl FnMut(&mut FiledSet<T>)) {
         self.retain(|_, set| {
-            set.remove(&Address::of(obj));
+            f(set);
             !set.is_empty()
         });
     }
@@ -514,40 +532,23 @@ pub(crate) struct ShardedPostings<'a, T>(
 );
 
 impl<T> Postings<T> for ShardedPostings<'_, T> {
-    fn insert(&mut self, value: &str, obj: &Arc<T>) {
+    fn with_set(&mut self, value: &str, f: impl FnOnce(&mut FiledSet<T>)) {
         match self.0.get_mut(value) {
-            Some(mut set) => {
-                set.insert(Filed(Arc::clone(obj)));
-            }
-            None => {
-                self.0
-                    .entry(value.to_owned())
-                    .or_default()
-                    .insert(Filed(Arc::clone(obj)));
-            }
+            Some(mut set) => f(&mut set),
+            None => f(&mut self.0.entry(value.to_owned()).or_default()),
         }
     }
 
-    fn remove(&mut self, value: &str, obj: &Arc<T>) {
+    fn with_existing_set(&mut self, value: &str, f: impl FnOnce(&mut FiledSet<T>)) {
         self.0.remove_if_mut(value, |_, set| {
-            set.remove(&Address::of(obj));
+            f(set);
             set.is_empty()
         });
     }
 
-    fn swap(&mut self, value: &str, old: &Arc<T>, new: &Arc<T>) {
-        match self.0.get_mut(value) {
-            Some(mut set) => {
-                set.remove(&Address::of(old));
-                set.insert(Filed(Arc::clone(new)));
-            }
-            None => self.insert(value, new),
-        }
-    }
-
-    fn remove_everywhere(&mut self, obj: &Arc<T>) {
+    fn with_every_set(&mut self, mut f: impl FnMut(&mut FiledSet<T>)) {
         self.0.retain(|_, set| {
-            set.remove(&Address::of(obj));
+            f(set);
             !set.is_empty()
         });
     }

@@ -176,13 +176,18 @@ impl<T: Keyed> Shared<T> {
         Ok(self.upsert(indexes, key, obj, &values))
     }
 
-    /// `f` of every entry, one shard at a time: each shard's read lock is taken once
-    /// for all its entries (DashMap's iterator pays a guard per entry).
-    fn collect_entries<R>(&self, mut f: impl FnMut(&T::Key, &Arc<T>) -> R) -> Vec<R> {
-        let mut out = Vec::with_capacity(self.items.len());
+    /// What `f` gives for each entry, one shard at a time: each shard's read lock is
+    /// taken once for all its entries (DashMap's iterator pays a guard per entry).
+    /// `capacity` is what the result is allocated for up front.
+    fn collect_entries<R>(
+        &self,
+        capacity: usize,
+        mut f: impl FnMut(&T::Key, &Arc<T>) -> Option<R>,
+    ) -> Vec<R> {
+        let mut out = Vec::with_capacity(capacity);
         for shard in self.items.shards() {
             let shard = shard.read();
-            out.extend(shard.iter().map(|(key, obj)| f(key, obj)));
+            out.extend(shard.iter().filter_map(|(key, obj)| f(key, obj)));
         }
         out
     }
@@ -332,11 +337,14 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for ShardedCache<T> {
     }
 
     fn list(&self) -> Vec<Arc<T>> {
-        self.shared.collect_entries(|_, obj| Arc::clone(obj))
+        let len = self.shared.items.len();
+        self.shared
+            .collect_entries(len, |_, obj| Some(Arc::clone(obj)))
     }
 
     fn list_keys(&self) -> Vec<T::Key> {
-        self.shared.collect_entries(|key, _| key.clone())
+        let len = self.shared.items.len();
+        self.shared.collect_entries(len, |key, _| Some(key.clone()))
     }
 
     fn len(&self) -> usize {
@@ -426,11 +434,7 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for ShardedCache<T> {
         let indexes = self.shared.indexes.read();
         let gone: Vec<T::Key> = self
             .shared
-            .items
-            .iter()
-            .filter(|entry| !seen.contains(entry.key()))
-            .map(|entry| entry.key().clone())
-            .collect();
+            .collect_entries(0, |key, _| (!seen.contains(key)).then(|| key.clone()));
         let removed = gone
             .into_iter()
             .filter_map(|key| self.shared.remove(&indexes, &key))
@@ -506,10 +510,12 @@ impl<T: Keyed + Send + Sync + 'static> Indexer<T> for ShardedCache<T> {
         let index = find(&indexes, index)?;
         // The probe's values are computed before any shard is held (user code).
         let values = guarded_values(&index.def, probe, &probe.key())?;
-        let mut candidates = Vec::new();
+        // An object under several of the values is looked up once.
+        let mut candidates: HashSet<Filed<T>> = HashSet::new();
         for value in &values {
-            candidates.extend(filed_under(index, value));
+            candidates.extend(filed_under(index, value).into_iter().map(Filed));
         }
+        let candidates: Vec<Arc<T>> = candidates.into_iter().map(|obj| obj.0).collect();
         let values: Vec<&str> = values.iter().map(String::as_str).collect();
         Ok(self.shared.objects_filed_under(index, candidates, &values))
     }

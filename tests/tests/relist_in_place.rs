@@ -105,7 +105,11 @@ async fn run(
     mode: RelistMode,
     source: Arc<Scripted<Item>>,
 ) -> Vec<ReflectorError> {
-    run_with(store, mode, false, source).await
+    let config = ReflectorConfig {
+        relist_mode: mode,
+        ..ReflectorConfig::default()
+    };
+    run_with(store, config, source).await
 }
 
 /// [`run`] with streaming lists.
@@ -114,24 +118,24 @@ async fn run_streaming(
     mode: RelistMode,
     source: Arc<Scripted<Item>>,
 ) -> Vec<ReflectorError> {
-    run_with(store, mode, true, source).await
+    let config = ReflectorConfig {
+        relist_mode: mode,
+        streaming_list: true,
+        ..ReflectorConfig::default()
+    };
+    run_with(store, config, source).await
 }
 
 /// Runs a reflector from `source` into `store` until it has synced at "20".
 async fn run_with(
     store: Arc<Recording>,
-    mode: RelistMode,
-    streaming_list: bool,
+    config: ReflectorConfig,
     source: Arc<Scripted<Item>>,
 ) -> Vec<ReflectorError> {
     let errors = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&errors);
     let reflector = Reflector::new(source, Arc::clone(&store))
-        .with_config(ReflectorConfig {
-            relist_mode: mode,
-            streaming_list,
-            ..ReflectorConfig::default()
-        })
+        .with_config(config)
         .on_error(move |error| seen.lock().push(error.clone()));
     let handle = reflector.handle();
     let shutdown = CancellationToken::new();
@@ -348,6 +352,29 @@ async fn a_refused_streamed_page_is_reported_and_the_streaming_relist_starts_ove
             "replaced 3 at 10",
             "page refused",
             "page [1, 3]",
+            "page [4]",
+            "end [1, 4] at 20",
+        ]
+    );
+    assert_eq!(store.content(), [(1, 2), (4, 1)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_streaming_relist_in_place_writes_pages_of_the_configured_size() {
+    let store = Recording::new(true);
+    let config = ReflectorConfig {
+        relist_mode: RelistMode::InPlace,
+        streaming_list: true,
+        page_size: Some(1),
+        ..ReflectorConfig::default()
+    };
+    run_with(Arc::clone(&store), config, streamed()).await;
+    assert_eq!(
+        *store.log.lock(),
+        [
+            "replaced 3 at 10",
+            "page [1]",
+            "page [3]",
             "page [4]",
             "end [1, 4] at 20",
         ]
