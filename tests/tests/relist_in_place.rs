@@ -100,16 +100,21 @@ fn scripted() -> Arc<Scripted<Item>> {
     source
 }
 
+/// A reflector's configuration in `mode`, over paginated or streaming lists.
+fn config(mode: RelistMode, streaming_list: bool) -> ReflectorConfig {
+    ReflectorConfig {
+        relist_mode: mode,
+        streaming_list,
+        ..ReflectorConfig::default()
+    }
+}
+
 async fn run(
     store: Arc<Recording>,
     mode: RelistMode,
     source: Arc<Scripted<Item>>,
 ) -> Vec<ReflectorError> {
-    let config = ReflectorConfig {
-        relist_mode: mode,
-        ..ReflectorConfig::default()
-    };
-    run_with(store, config, source).await
+    run_with(store, config(mode, false), source).await
 }
 
 /// [`run`] with streaming lists.
@@ -118,12 +123,7 @@ async fn run_streaming(
     mode: RelistMode,
     source: Arc<Scripted<Item>>,
 ) -> Vec<ReflectorError> {
-    let config = ReflectorConfig {
-        relist_mode: mode,
-        streaming_list: true,
-        ..ReflectorConfig::default()
-    };
-    run_with(store, config, source).await
+    run_with(store, config(mode, true), source).await
 }
 
 /// Runs a reflector from `source` into `store` until it has synced at "20".
@@ -363,10 +363,8 @@ async fn a_refused_streamed_page_is_reported_and_the_streaming_relist_starts_ove
 async fn a_streaming_relist_in_place_writes_pages_of_the_configured_size() {
     let store = Recording::new(true);
     let config = ReflectorConfig {
-        relist_mode: RelistMode::InPlace,
-        streaming_list: true,
         page_size: Some(1),
-        ..ReflectorConfig::default()
+        ..config(RelistMode::InPlace, true)
     };
     run_with(Arc::clone(&store), config, streamed()).await;
     assert_eq!(
