@@ -221,22 +221,34 @@ impl<K: Hash + Eq + Clone, A, S> State<K, A, S> {
     fn take_front(&mut self) -> Option<Taken<K, A>> {
         let summarize = self.summarize;
         while let Some((key, seq)) = self.order.pop_front() {
-            if !self.is_live(&key, seq) {
-                self.stale = self.stale.saturating_sub(1);
-                continue;
-            }
             if self.in_flight.contains_key(&key) {
-                self.parked.insert(key, seq);
+                // A popper holds the key: a live newer entry waits for it to finish.
+                if self.is_live(&key, seq) {
+                    self.parked.insert(key, seq);
+                } else {
+                    self.stale = self.stale.saturating_sub(1);
+                }
                 continue;
             }
-            let slot = self.items.remove(&key)?;
-            self.in_flight.insert(key.clone(), summarize(&slot.acc));
-            return Some(Taken {
-                key,
-                acc: slot.acc,
-                is_initial_list: !self.has_synced(),
-                counts_toward_sync: seq < self.initial_boundary,
-            });
+            // One probe of the (large, often cold) item map: the entry is taken out,
+            // and put back in the rare case that this order entry is a stale one.
+            match self.items.remove_entry(&key) {
+                Some((stored_key, slot)) if slot.seq == seq => {
+                    // The map's copy of the key moves to `in_flight`: no clone.
+                    self.in_flight.insert(stored_key, summarize(&slot.acc));
+                    return Some(Taken {
+                        key,
+                        acc: slot.acc,
+                        is_initial_list: !self.has_synced(),
+                        counts_toward_sync: seq < self.initial_boundary,
+                    });
+                }
+                Some((stored_key, slot)) => {
+                    self.items.insert(stored_key, slot);
+                    self.stale = self.stale.saturating_sub(1);
+                }
+                None => self.stale = self.stale.saturating_sub(1),
+            }
         }
         None
     }

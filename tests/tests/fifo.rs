@@ -78,6 +78,14 @@ fn deleted_key_is_skipped_at_pop() {
     queue.add(item(3, 1));
     queue.add(item(1, 2));
     assert_eq!(queue.list_keys(), [3, 1]);
+    // deleted and re-added while its old place is still ahead: pops at its new place
+    assert!(queue.delete(item(3, 1)));
+    queue.add(item(4, 1));
+    queue.add(item(3, 2));
+    assert_eq!(pop(&queue), Ok((1, 2)));
+    assert_eq!(pop(&queue), Ok((4, 1)));
+    assert_eq!(pop(&queue), Ok((3, 2)));
+    assert_eq!(try_pop(&queue), Ok(None));
 }
 
 #[test]
