@@ -10,21 +10,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use store_core::{DeltaFifo, Fifo, Keyed, OrderedFifo, Requeue};
-
-/// A small queue item: a key and a payload.
-#[derive(Debug)]
-struct Job {
-    id: u64,
-    payload: u64,
-}
-
-impl Keyed for Job {
-    type Key = u64;
-    fn key(&self) -> u64 {
-        self.id
-    }
-}
+use store_bench::Job;
+use store_core::{DeltaFifo, Fifo, OrderedFifo, Requeue};
 
 const ITEMS: u64 = 100_000;
 

@@ -39,6 +39,29 @@ pub use contender::{Contender, KubeStore};
 pub use keys::{KeySample, XorShift};
 pub use object::{config_map, Cm, ObjectSpec};
 
+/// The queue benches' item: a number key and a payload (8 + 8 bytes).
+///
+/// ```
+/// use store_bench::Job;
+/// use store_core::Keyed;
+///
+/// assert_eq!(Job { id: 7, payload: 1 }.key(), 7);
+/// ```
+#[derive(Debug)]
+pub struct Job {
+    /// The key.
+    pub id: u64,
+    /// What a consumer reads.
+    pub payload: u64,
+}
+
+impl store_core::Keyed for Job {
+    type Key = u64;
+    fn key(&self) -> u64 {
+        self.id
+    }
+}
+
 /// The resident set size of this process in bytes (`VmRSS` of `/proc/self/status`),
 /// or `None` where that file cannot be read (not Linux).
 ///

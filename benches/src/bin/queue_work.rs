@@ -11,23 +11,10 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use store_bench::Job;
 use store_core::{DeltaFifo, Fifo, Keyed, Requeue};
 
 const ITEMS: u64 = 100_000;
-
-/// An item keyed by a number.
-#[derive(Debug)]
-struct Job {
-    id: u64,
-    payload: u64,
-}
-
-impl Keyed for Job {
-    type Key = u64;
-    fn key(&self) -> u64 {
-        self.id
-    }
-}
 
 /// An item keyed by namespace and name.
 #[derive(Debug, Keyed)]
