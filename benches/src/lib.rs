@@ -62,6 +62,31 @@ impl store_core::Keyed for Job {
     }
 }
 
+/// The `main` of a two-word probe (`PROBE FIRST SECOND`): runs `run(first, second)`,
+/// prints `FIRST SECOND: N UNIT` on success, and `usage` (exit status 1) when the
+/// arguments are not two words or `run` does not know them.
+pub fn two_word_probe(
+    usage: &str,
+    unit: &str,
+    run: impl FnOnce(&str, &str) -> Option<usize>,
+) -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let done = match args.as_slice() {
+        [first, second] => run(first, second).map(|n| (first, second, n)),
+        _ => None,
+    };
+    match done {
+        Some((first, second, n)) => {
+            println!("{first} {second}: {n} {unit}");
+            std::process::ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("usage: {usage}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// The resident set size of this process in bytes (`VmRSS` of `/proc/self/status`),
 /// or `None` where that file cannot be read (not Linux).
 ///

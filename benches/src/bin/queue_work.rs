@@ -53,10 +53,10 @@ impl Item for Named {
     }
 }
 
-fn run<T: Item>(mode: &str) -> Option<u64> {
+fn run<T: Item>(mode: &str) -> Option<usize> {
     let items = || (0..ITEMS).map(|i| Arc::new(T::make(i)));
     let mut sum = 0u64;
-    let mut drained = 0u64;
+    let mut drained = 0usize;
     match mode {
         "none" => {
             for item in items() {
@@ -103,24 +103,13 @@ fn run<T: Item>(mode: &str) -> Option<u64> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (mode, key) = match args.as_slice() {
-        [mode, key] => (mode.as_str(), key.as_str()),
-        _ => ("", ""),
-    };
-    let drained = match key {
-        "u64" => run::<Job>(mode),
-        "name" => run::<Named>(mode),
-        _ => None,
-    };
-    match drained {
-        Some(drained) => {
-            println!("{mode} {key}: {drained} items");
-            ExitCode::SUCCESS
-        }
-        None => {
-            eprintln!("usage: queue_work {{none|fifo|delta_fifo|crossbeam}} {{u64|name}}");
-            ExitCode::FAILURE
-        }
-    }
+    store_bench::two_word_probe(
+        "queue_work {none|fifo|delta_fifo|crossbeam} {u64|name}",
+        "items",
+        |mode, key| match key {
+            "u64" => run::<Job>(mode),
+            "name" => run::<Named>(mode),
+            _ => None,
+        },
+    )
 }

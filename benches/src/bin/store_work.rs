@@ -56,28 +56,15 @@ fn run<C: Contender>(mode: &str) -> Option<usize> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (contender, mode) = match args.as_slice() {
-        [contender, mode] => (contender.as_str(), mode.as_str()),
-        _ => ("", ""),
-    };
-    let written = match contender {
-        "Cache" => run::<Cache<Cm>>(mode),
-        "ShardedCache" => run::<ShardedCache<Cm>>(mode),
-        "kube" => run::<KubeStore>(mode),
-        "client-go" => run::<ClientGoStore>(mode),
-        _ => None,
-    };
-    match written {
-        Some(written) => {
-            println!("{contender} {mode}: {written} writes");
-            ExitCode::SUCCESS
-        }
-        None => {
-            eprintln!(
-                "usage: store_work {{Cache|ShardedCache|kube|client-go}} {{fill|update|update_keep_old|delete}}"
-            );
-            ExitCode::FAILURE
-        }
-    }
+    store_bench::two_word_probe(
+        "store_work {Cache|ShardedCache|kube|client-go} {fill|update|update_keep_old|delete}",
+        "writes",
+        |contender, mode| match contender {
+            "Cache" => run::<Cache<Cm>>(mode),
+            "ShardedCache" => run::<ShardedCache<Cm>>(mode),
+            "kube" => run::<KubeStore>(mode),
+            "client-go" => run::<ClientGoStore>(mode),
+            _ => None,
+        },
+    )
 }
