@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use store_bench::Job;
-use store_core::{DeltaFifo, Fifo, OrderedFifo, Requeue};
+use store_core::{DeltaFifo, Fifo, OrderedFifo, Queue, Requeue};
 
 const ITEMS: u64 = 100_000;
 

@@ -8,10 +8,12 @@ use equivalent::Equivalent;
 use hashbrown::{HashMap, HashSet};
 use parking_lot::RwLock;
 
+use crate::error::Error;
 use crate::index::{guarded_values, refile, reindex, Filed, FiledSet, IndexDef, Indexer};
+use crate::keyed::Keyed;
 use crate::options::{transformed, StoreOptions, Transform};
+use crate::resource_version::ResourceVersion;
 use crate::store::{Removed, Store, Write};
-use crate::{Error, Keyed, ResourceVersion};
 
 /// An index's value → objects map: each object filed by its `Arc` (one pointer, no
 /// key copy).
@@ -416,16 +418,6 @@ impl<T: Keyed + Send + Sync + 'static> Indexer<T> for Cache<T> {
             .get(value)
             .map(|filed| filed.iter().map(|obj| Arc::clone(&obj.0)).collect())
             .unwrap_or_default())
-    }
-
-    fn index_keys(&self, index: &str, value: &str) -> Result<Vec<T::Key>, Error> {
-        let mut keys: Vec<T::Key> = self
-            .by_index(index, value)?
-            .iter()
-            .map(|obj| obj.key())
-            .collect();
-        keys.sort_unstable();
-        Ok(keys)
     }
 
     fn list_index_values(&self, index: &str) -> Result<Vec<String>, Error> {

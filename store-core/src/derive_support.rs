@@ -2,7 +2,9 @@
 //! any string-like type. Hidden: reached through `store_core::__private`, not part
 //! of the public API.
 
-use crate::{IndexDef, Keyed, ObjectName};
+use crate::index::IndexDef;
+use crate::keyed::Keyed;
+use crate::keyed::ObjectName;
 use std::any::Any;
 use std::borrow::Cow;
 use std::rc::Rc;

@@ -10,8 +10,10 @@ use equivalent::Equivalent;
 use hashbrown::HashMap;
 use parking_lot::{Mutex, RwLock};
 
+use crate::error::Error;
+use crate::keyed::Keyed;
+use crate::resource_version::ResourceVersion;
 use crate::store::{Removed, Store};
-use crate::{Error, Keyed, ResourceVersion};
 
 /// Where an [`ExpirationCache`] reads the time.
 pub trait Clock: Send + Sync + 'static {

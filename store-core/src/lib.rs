@@ -46,11 +46,15 @@
 //! - [`undelta`]: [`UndeltaStore`], which pushes the whole content to a callback after
 //!   every write; [`expiration`]: [`ExpirationCache`], whose entries expire lazily by a
 //!   TTL or a policy, on a pluggable [`Clock`].
-//! - [`fifo`], [`delta_fifo`] and [`ordered_fifo`]: the queues — [`Fifo`] (latest
-//!   object per key), [`DeltaFifo`] (every change per key, coalesced under the key's
-//!   place, typed tombstones [`DeletedObject`]) and [`OrderedFifo`] (every change in
-//!   arrival order across keys: client-go's `RealFIFO`, what informers run on);
-//!   [`queue`] holds what they share ([`Requeue`], [`PopError`]).
+//! - [`delta`]: the event vocabulary every layer shares — [`Delta`], typed tombstones
+//!   [`DeletedObject`], and the one rule that turns what a relist lacks into
+//!   tombstones ([`delta::tombstones`]).
+//! - [`queue`]: the queues — [`Fifo`] (latest object per key), [`DeltaFifo`] (every
+//!   change per key, coalesced under the key's place) and [`OrderedFifo`] (every change
+//!   in arrival order across keys: client-go's `RealFIFO`, what informers run on) —
+//!   and what they share: the [`Queue`] trait, [`Requeue`], [`PopError`],
+//!   [`KnownObjects`].
+//! - [`panic`]: the message of a caught panic in user code.
 //! - [`resource_version`]: [`ResourceVersion`], the opaque version of a source's state.
 //! - [`status`]: [`Status`], the typed, wire-compatible Kubernetes error.
 //! - [`error`]: [`Error`], what this crate's operations report.
@@ -72,24 +76,23 @@
 //! - `derive` (default): re-exports `#[derive(Keyed)]`, so `use store_core::Keyed;`
 //!   brings both the trait and the derive.
 //! - `k8s-openapi`: every k8s-openapi resource is `Keyed` (`Cache<ConfigMap>` just
-//!   works); see `kubernetes`.
+//!   works); see `k8s_openapi`.
 //! - `kube`: `Status` converts from and to kube's `Status`; implies `k8s-openapi`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod cache;
-pub mod delta_fifo;
+pub mod delta;
 mod derive_support;
 pub mod error;
 pub mod expiration;
-pub mod fifo;
 pub mod index;
-pub mod keyed;
 #[cfg(feature = "k8s-openapi")]
-pub mod kubernetes;
+pub mod k8s_openapi;
+pub mod keyed;
 pub mod options;
-pub mod ordered_fifo;
+pub mod panic;
 pub mod queue;
 pub mod resource_version;
 pub mod sharded;
@@ -99,15 +102,16 @@ mod sync;
 pub mod undelta;
 
 pub use cache::Cache;
-pub use delta_fifo::{DeletedObject, Delta, DeltaFifo, DeltaKind, Deltas, KnownObjects};
+pub use delta::{DeletedObject, Delta, DeltaKind};
 pub use error::Error;
 pub use expiration::{Clock, ExpirationCache, ExpirationPolicy, ManualClock, SystemClock};
-pub use fifo::Fifo;
 pub use index::{IndexDef, IndexValues, Indexer, NAMESPACE_INDEX};
 pub use keyed::{validate_string_key, Keyed, ObjectName, ObjectRef};
 pub use options::StoreOptions;
-pub use ordered_fifo::{Batch, OrderedEvent, OrderedFifo};
-pub use queue::{PopError, Requeue};
+pub use queue::{
+    Batch, DeltaFifo, Deltas, Fifo, KnownObjects, OrderedEvent, OrderedFifo, PopError, Queue,
+    Requeue,
+};
 pub use resource_version::ResourceVersion;
 pub use sharded::ShardedCache;
 pub use status::{

@@ -5,8 +5,10 @@ use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use crate::index::{panic_message, register_defaults, IndexDef, Indexer};
-use crate::{Error, Keyed};
+use crate::error::Error;
+use crate::index::{register_defaults, IndexDef, Indexer};
+use crate::keyed::Keyed;
+use crate::panic::panic_message;
 
 type TransformFn<T> = dyn Fn(Arc<T>) -> Arc<T> + Send + Sync;
 

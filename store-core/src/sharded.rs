@@ -10,13 +10,15 @@ use equivalent::Equivalent;
 use hashbrown::{DefaultHashBuilder, HashSet};
 use parking_lot::RwLock;
 
+use crate::error::Error;
 use crate::index::{
     guarded_values, refile, register_defaults, reindex, values_for_all, Address, Filed, FiledSet,
     IndexDef, Indexer, ShardedPostings,
 };
+use crate::keyed::Keyed;
 use crate::options::{transformed, StoreOptions, Transform};
+use crate::resource_version::ResourceVersion;
 use crate::store::{Removed, Store, Write};
-use crate::{Error, Keyed, ResourceVersion};
 
 /// An index's value → objects map: each object filed by its `Arc` (one pointer, no
 /// key copy).
@@ -482,16 +484,6 @@ impl<T: Keyed + Send + Sync + 'static> Indexer<T> for ShardedCache<T> {
         let index = find(&indexes, index)?;
         let candidates = filed_under(index, value);
         Ok(self.shared.objects_filed_under(index, candidates, &[value]))
-    }
-
-    fn index_keys(&self, index: &str, value: &str) -> Result<Vec<T::Key>, Error> {
-        let mut keys: Vec<T::Key> = self
-            .by_index(index, value)?
-            .iter()
-            .map(|obj| obj.key())
-            .collect();
-        keys.sort_unstable();
-        Ok(keys)
     }
 
     fn list_index_values(&self, index: &str) -> Result<Vec<String>, Error> {

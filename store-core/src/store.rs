@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use equivalent::Equivalent;
 
-use crate::{Error, Keyed, ResourceVersion};
+use crate::error::Error;
+use crate::keyed::Keyed;
+use crate::resource_version::ResourceVersion;
 
 /// What a [`Store::replace`] took out: the key and the last stored object of every
 /// entry that the new list did not contain, so a caller can emit deletes for them.

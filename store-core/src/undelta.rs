@@ -8,9 +8,12 @@ use std::sync::Arc;
 use equivalent::Equivalent;
 use parking_lot::Mutex;
 
+use crate::cache::Cache;
+use crate::error::Error;
 use crate::index::{IndexDef, Indexer};
+use crate::keyed::Keyed;
+use crate::resource_version::ResourceVersion;
 use crate::store::{Removed, Store, Write};
-use crate::{Cache, Error, Keyed, ResourceVersion};
 
 type PushFn<T> = dyn Fn(Vec<Arc<T>>) + Send + Sync;
 

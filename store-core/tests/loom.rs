@@ -6,7 +6,7 @@
 #![cfg(loom)]
 
 use loom::thread;
-use store_core::{Fifo, Keyed, OrderedFifo, PopError, Requeue};
+use store_core::{Fifo, Keyed, OrderedFifo, PopError, Queue, Requeue};
 
 #[derive(Debug)]
 struct Job(u8, u8);

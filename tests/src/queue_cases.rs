@@ -54,7 +54,7 @@ macro_rules! queue_under_test {
                 self.$write(obj);
             }
             fn close(&self) {
-                $queue::close(self);
+                store_core::Queue::close(self);
             }
             fn pop_key(&self) -> Popped {
                 self.pop(|popped, _| Ok($key(popped)))

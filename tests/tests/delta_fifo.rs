@@ -6,7 +6,7 @@ use std::sync::Arc;
 use conformance::fixtures::{item, Item};
 use proptest::prelude::*;
 use store_core::{
-    Cache, DeletedObject, Delta, DeltaFifo, DeltaKind, Deltas, PopError, Requeue, Store,
+    Cache, DeletedObject, Delta, DeltaFifo, DeltaKind, Deltas, PopError, Queue, Requeue, Store,
 };
 
 use DeltaKind::{Added, Deleted, Replaced, Sync, Updated};

@@ -6,7 +6,7 @@ use std::thread;
 
 use conformance::fixtures::{item, Item};
 use proptest::prelude::*;
-use store_core::{Cache, Fifo, PopError, Requeue, Store};
+use store_core::{Cache, Fifo, PopError, Queue, Requeue, Store};
 
 type Popped = Result<(u32, u32), PopError<String>>;
 

@@ -8,7 +8,8 @@ use std::time::Duration;
 use conformance::fixtures::{item, Item};
 use proptest::prelude::*;
 use store_core::{
-    Cache, DeletedObject, Delta, DeltaKind, OrderedEvent, OrderedFifo, PopError, Requeue, Store,
+    Cache, DeletedObject, Delta, DeltaKind, OrderedEvent, OrderedFifo, PopError, Queue, Requeue,
+    Store,
 };
 
 /// An event reduced to (kind, key, version): `Deleted` with no object is version 0.

@@ -30,7 +30,7 @@ impl TestQueue for Fifo<Item> {
             .ok()
     }
     fn close(&self) {
-        Fifo::close(self);
+        store_core::Queue::close(self);
     }
 }
 
@@ -49,7 +49,7 @@ impl TestQueue for DeltaFifo<Item> {
         .ok()
     }
     fn close(&self) {
-        DeltaFifo::close(self);
+        store_core::Queue::close(self);
     }
 }
 

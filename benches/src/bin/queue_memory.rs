@@ -8,7 +8,7 @@
 use std::process::Command;
 use std::sync::Arc;
 
-use store_core::{DeltaFifo, Fifo, Keyed, Requeue};
+use store_core::{DeltaFifo, Fifo, Keyed, Queue, Requeue};
 
 /// A queue item of about 100 bytes.
 #[derive(Debug)]

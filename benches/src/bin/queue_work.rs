@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use store_bench::Job;
-use store_core::{DeltaFifo, Fifo, Keyed, Requeue};
+use store_core::{DeltaFifo, Fifo, Keyed, Queue, Requeue};
 
 const ITEMS: u64 = 100_000;
 

@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use std::collections::HashSet;
+use store_core::Queue as _;
 use store_core::{
     DeletedObject, Delta, Indexer, Keyed, OrderedEvent, OrderedFifo, PopError, Requeue,
     ResourceVersion, ShardedCache, Write,

@@ -5,202 +5,15 @@ use std::sync::Arc;
 
 use smallvec::{smallvec, SmallVec};
 
-use crate::queue::{common_queue_methods, keyed_queue_methods, PopError, Queue, Requeue, State};
-use crate::{Keyed, ResourceVersion, Store};
+use std::hash::Hash;
 
-/// How an object left: its final state, or — when the deletion was inferred from a
-/// relist, so the final state was never seen — its key and the last state known.
-///
-/// A handler matching on it cannot forget the "final state unknown" case, which is
-/// the typed form of client-go's `DeletedFinalStateUnknown`.
-///
-/// ```
-/// use std::sync::Arc;
-/// use store_core::DeletedObject;
-///
-/// fn describe(deleted: &DeletedObject<Obj>) -> String {
-///     match deleted {
-///         DeletedObject::Final(obj) => format!("deleted at {}", obj.0),
-///         DeletedObject::Unknown { key, last: Some(obj) } => format!("{key} gone, last seen at {}", obj.0),
-///         DeletedObject::Unknown { key, last: None } => format!("{key} gone, never seen"),
-///     }
-/// }
-/// # #[derive(Debug)] struct Obj(u32);
-/// # impl store_core::Keyed for Obj { type Key = u32; fn key(&self) -> u32 { self.0 } }
-/// assert_eq!(describe(&DeletedObject::Final(Arc::new(Obj(3)))), "deleted at 3");
-/// assert_eq!(describe(&DeletedObject::Unknown { key: 4, last: None }), "4 gone, never seen");
-/// ```
-pub enum DeletedObject<T: Keyed> {
-    /// The deletion was observed; this is the object's final state.
-    Final(Arc<T>),
-    /// The deletion was inferred (the object was missing from a relist): its final
-    /// state is unknown. `last` is the last state the queue or the consumer's store
-    /// knew, if any.
-    Unknown {
-        /// The deleted key.
-        key: T::Key,
-        /// The last known state.
-        last: Option<Arc<T>>,
-    },
-}
+use equivalent::Equivalent;
 
-impl<T: Keyed> DeletedObject<T> {
-    /// The key of the deleted object.
-    pub fn key(&self) -> T::Key {
-        match self {
-            DeletedObject::Final(obj) => obj.key(),
-            DeletedObject::Unknown { key, .. } => key.clone(),
-        }
-    }
-
-    /// The final state if known, else the last known state, if any.
-    pub fn last_known(&self) -> Option<&Arc<T>> {
-        match self {
-            DeletedObject::Final(obj) => Some(obj),
-            DeletedObject::Unknown { last, .. } => last.as_ref(),
-        }
-    }
-
-    /// Whether the final state is unknown (a tombstone).
-    pub fn is_tombstone(&self) -> bool {
-        matches!(self, DeletedObject::Unknown { .. })
-    }
-}
-
-impl<T: Keyed> Clone for DeletedObject<T> {
-    fn clone(&self) -> Self {
-        match self {
-            DeletedObject::Final(obj) => DeletedObject::Final(Arc::clone(obj)),
-            DeletedObject::Unknown { key, last } => DeletedObject::Unknown {
-                key: key.clone(),
-                last: last.clone(),
-            },
-        }
-    }
-}
-
-impl<T: Keyed + fmt::Debug> fmt::Debug for DeletedObject<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DeletedObject::Final(obj) => f.debug_tuple("Final").field(obj).finish(),
-            DeletedObject::Unknown { key, last } => f
-                .debug_struct("Unknown")
-                .field("key", key)
-                .field("last", last)
-                .finish(),
-        }
-    }
-}
-
-impl<T: Keyed + PartialEq> PartialEq for DeletedObject<T> {
-    fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (DeletedObject::Final(a), DeletedObject::Final(b)) => a == b,
-            (
-                DeletedObject::Unknown { key: ka, last: la },
-                DeletedObject::Unknown { key: kb, last: lb },
-            ) => ka == kb && la == lb,
-            _ => false,
-        }
-    }
-}
-
-/// One change of one object, as a [`DeltaFifo`] records it.
-pub enum Delta<T: Keyed> {
-    /// The object was added.
-    Added(Arc<T>),
-    /// The object was updated.
-    Updated(Arc<T>),
-    /// The object was deleted.
-    Deleted(DeletedObject<T>),
-    /// The object was listed by a relist (`replace`).
-    Replaced(Arc<T>),
-    /// The object was re-delivered unchanged: a periodic resync, or a relist when
-    /// the queue emits `Sync` for replaced objects.
-    Sync(Arc<T>),
-}
-
-/// The kind of a [`Delta`], without its object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DeltaKind {
-    /// [`Delta::Added`].
-    Added,
-    /// [`Delta::Updated`].
-    Updated,
-    /// [`Delta::Deleted`].
-    Deleted,
-    /// [`Delta::Replaced`].
-    Replaced,
-    /// [`Delta::Sync`].
-    Sync,
-}
-
-impl<T: Keyed> Delta<T> {
-    /// The kind of change.
-    pub fn kind(&self) -> DeltaKind {
-        match self {
-            Delta::Added(_) => DeltaKind::Added,
-            Delta::Updated(_) => DeltaKind::Updated,
-            Delta::Deleted(_) => DeltaKind::Deleted,
-            Delta::Replaced(_) => DeltaKind::Replaced,
-            Delta::Sync(_) => DeltaKind::Sync,
-        }
-    }
-
-    /// The key of the object changed — also for a deletion that carries no object
-    /// (a tombstone of a key the consumer knew only by name).
-    pub fn key(&self) -> T::Key {
-        match self {
-            Delta::Added(obj) | Delta::Updated(obj) | Delta::Replaced(obj) | Delta::Sync(obj) => {
-                obj.key()
-            }
-            Delta::Deleted(deleted) => deleted.key(),
-        }
-    }
-
-    /// The object carried: for a deletion its final or last known state, if any.
-    pub fn object(&self) -> Option<&Arc<T>> {
-        match self {
-            Delta::Added(obj) | Delta::Updated(obj) | Delta::Replaced(obj) | Delta::Sync(obj) => {
-                Some(obj)
-            }
-            Delta::Deleted(deleted) => deleted.last_known(),
-        }
-    }
-}
-
-impl<T: Keyed> Clone for Delta<T> {
-    fn clone(&self) -> Self {
-        match self {
-            Delta::Added(obj) => Delta::Added(Arc::clone(obj)),
-            Delta::Updated(obj) => Delta::Updated(Arc::clone(obj)),
-            Delta::Deleted(deleted) => Delta::Deleted(deleted.clone()),
-            Delta::Replaced(obj) => Delta::Replaced(Arc::clone(obj)),
-            Delta::Sync(obj) => Delta::Sync(Arc::clone(obj)),
-        }
-    }
-}
-
-impl<T: Keyed + fmt::Debug> fmt::Debug for Delta<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Delta::Deleted(deleted) => f.debug_tuple("Deleted").field(deleted).finish(),
-            other => f
-                .debug_tuple(&format!("{:?}", other.kind()))
-                .field(&other.object())
-                .finish(),
-        }
-    }
-}
-
-impl<T: Keyed + PartialEq> PartialEq for Delta<T> {
-    fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (Delta::Deleted(a), Delta::Deleted(b)) => a == b,
-            (a, b) => a.kind() == b.kind() && a.object() == b.object(),
-        }
-    }
-}
+use super::engine::{Engine, State};
+use super::{KnownObjects, PopError, Queue, Requeue};
+use crate::delta::{tombstones, DeletedObject, Delta, DeltaKind};
+use crate::keyed::Keyed;
+use crate::resource_version::ResourceVersion;
 
 /// The changes queued for one key, oldest first. Never empty when popped.
 ///
@@ -327,28 +140,6 @@ impl<'a, T: Keyed> IntoIterator for &'a Deltas<T> {
     }
 }
 
-/// What the consumer of a queue holds: the keys and objects a [`DeltaFifo`] consults
-/// to decide which deletions to report (client-go's `KeyListerGetter`).
-///
-/// Every [`Store`] is one. An implementation must not call back into the queue: it
-/// is called with the queue's lock held.
-pub trait KnownObjects<T: Keyed>: Send + Sync {
-    /// Every key the consumer holds.
-    fn known_keys(&self) -> Vec<T::Key>;
-    /// The object the consumer holds under `key`.
-    fn known_object(&self, key: &T::Key) -> Option<Arc<T>>;
-}
-
-impl<T: Keyed, S: Store<T>> KnownObjects<T> for S {
-    fn known_keys(&self) -> Vec<T::Key> {
-        self.list_keys()
-    }
-
-    fn known_object(&self, key: &T::Key) -> Option<Arc<T>> {
-        self.get(key)
-    }
-}
-
 /// What `in_flight` keeps of a popped batch: the object its consumer will hold once
 /// the batch is processed (`None`: the batch ends in a deletion).
 type Outcome<T> = Option<Arc<T>>;
@@ -417,7 +208,7 @@ fn outcome_of<T: Keyed>(deltas: &Deltas<T>) -> Outcome<T> {
 /// assert_eq!(tombstone.kinds(), [DeltaKind::Deleted]);
 /// ```
 pub struct DeltaFifo<T: Keyed> {
-    queue: Arc<Queue<DeltaState<T>>>,
+    queue: Arc<Engine<DeltaState<T>>>,
     known: Option<Arc<dyn KnownObjects<T>>>,
     emit_sync_on_replace: bool,
 }
@@ -430,7 +221,7 @@ impl<T: Keyed + Send + Sync + 'static> DeltaFifo<T> {
     /// dropped, and `resync` does nothing.
     pub fn new() -> Self {
         DeltaFifo {
-            queue: Arc::new(Queue::keyed(outcome_of::<T>)),
+            queue: Arc::new(Engine::keyed(outcome_of::<T>)),
             known: None,
             emit_sync_on_replace: false,
         }
@@ -547,61 +338,47 @@ impl<T: Keyed + Send + Sync + 'static> DeltaFifo<T> {
     /// Tombstones for every key queued, known or in flight that the list lacks, then
     /// the end of the relist's bookkeeping.
     fn tombstone_unlisted(&self, state: &mut DeltaState<T>, listed: impl Fn(&T::Key) -> bool) {
-        {
-            // Read under the queue's lock: a popper finishing meanwhile would otherwise
-            // slip between this snapshot and the in-flight bookkeeping below.
-            let known_keys = self
-                .known
-                .as_ref()
-                .map(|known| known.known_keys())
-                .unwrap_or_default();
-            // Queued keys the list lacks: their newest queued state is the last known.
-            let queued_gone: Vec<(T::Key, Option<Arc<T>>)> = state
-                .entries()
-                .filter(|(key, _)| !listed(key))
-                .map(|(key, deltas)| {
-                    let last = deltas.newest().and_then(|d| d.object()).cloned();
-                    (key.clone(), last)
-                })
-                .collect();
-            for (key, last) in queued_gone {
-                let tombstone = DeletedObject::Unknown {
-                    key: key.clone(),
-                    last,
-                };
-                append(state, key, Delta::Deleted(tombstone));
-            }
-            // Known keys (and keys being processed, as their popper will leave them)
-            // the list lacks, with nothing queued: the consumer's state is the last known.
-            let mut known_gone: Vec<(T::Key, Option<Arc<T>>)> = Vec::new();
-            for key in known_keys {
-                if listed(&key) || state.contains(&key) || state.in_flight(&key).is_some() {
-                    continue;
-                }
+        // Read under the queue's lock: a popper finishing meanwhile would otherwise
+        // slip between this snapshot and the in-flight bookkeeping below.
+        let known_keys = self
+            .known
+            .as_ref()
+            .map(|known| known.known_keys())
+            .unwrap_or_default();
+        // Queued keys the list lacks: their newest queued state is the last known.
+        let queued: Vec<(T::Key, Option<Arc<T>>)> = state
+            .entries()
+            .map(|(key, deltas)| {
+                let last = deltas.newest().and_then(Delta::object).cloned();
+                (key.clone(), last)
+            })
+            .collect();
+        for tombstone in tombstones(queued, &listed) {
+            append(state, tombstone.key(), Delta::Deleted(tombstone));
+        }
+        // Known keys (and keys being processed, as their popper will leave them) with
+        // nothing queued: the consumer's state is the last known.
+        let mut unqueued: Vec<(T::Key, Option<Arc<T>>)> = known_keys
+            .into_iter()
+            .filter(|key| !state.contains(key) && state.in_flight(key).is_none())
+            .map(|key| {
                 let last = self
                     .known
                     .as_ref()
                     .and_then(|known| known.known_object(&key));
-                known_gone.push((key, last));
-            }
-            let in_flight_gone: Vec<(T::Key, Option<Arc<T>>)> = state
+                (key, last)
+            })
+            .collect();
+        unqueued.extend(
+            state
                 .in_flight_entries()
-                .filter(|(key, outcome)| outcome.is_some() && !listed(key))
-                .filter(|(key, _)| !state.contains(*key))
-                .map(|(key, outcome)| (key.clone(), outcome.clone()))
-                .collect();
-            known_gone.extend(in_flight_gone);
-            // In key order, so that a relist's tombstones queue deterministically.
-            known_gone.sort_by(|(a, _), (b, _)| a.cmp(b));
-            for (key, last) in known_gone {
-                let tombstone = DeletedObject::Unknown {
-                    key: key.clone(),
-                    last,
-                };
-                append(state, key, Delta::Deleted(tombstone));
-            }
-            state.end_replace();
+                .filter(|(key, outcome)| outcome.is_some() && !state.contains(*key))
+                .map(|(key, outcome)| (key.clone(), outcome.clone())),
+        );
+        for tombstone in tombstones(unqueued, &listed) {
+            append(state, tombstone.key(), Delta::Deleted(tombstone));
         }
+        state.end_replace();
     }
 
     /// Appends `Sync` for every known key with nothing queued (and not being
@@ -609,16 +386,7 @@ impl<T: Keyed + Send + Sync + 'static> DeltaFifo<T> {
     pub fn resync(&self) {
         let Some(known) = &self.known else { return };
         self.queue.write(|state| {
-            let mut keys = known.known_keys();
-            keys.sort_unstable(); // deterministic order of the re-queued keys
-            for key in keys {
-                if state.contains(&key) || state.in_flight(&key).is_some() {
-                    continue;
-                }
-                if let Some(obj) = known.known_object(&key) {
-                    state.push_back(key, Deltas(smallvec![Delta::Sync(obj)]));
-                }
-            }
+            state.resync_from(known.as_ref(), |obj| Deltas(smallvec![Delta::Sync(obj)]))
         });
     }
 
@@ -649,8 +417,51 @@ impl<T: Keyed + Send + Sync + 'static> DeltaFifo<T> {
         self.queue.try_pop(process, requeue_in_front::<T>)
     }
 
-    common_queue_methods!("keys");
-    keyed_queue_methods!(Deltas<T>);
+    /// A copy of what is queued for `key`, if anything.
+    pub fn get<Q>(&self, key: &Q) -> Option<Deltas<T>>
+    where
+        Q: Hash + Equivalent<T::Key> + ?Sized,
+    {
+        self.queue.read(|state| state.get(key).cloned())
+    }
+
+    /// Whether `key` is queued.
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        Q: Hash + Equivalent<T::Key> + ?Sized,
+    {
+        self.queue.read(|state| state.contains(key))
+    }
+
+    /// The queued keys, in pop order.
+    pub fn list_keys(&self) -> Vec<T::Key> {
+        self.queue.read(|state| state.keys_in_order())
+    }
+
+    /// Copies of what every queued key holds, in no particular order.
+    pub fn list(&self) -> Vec<Deltas<T>> {
+        self.queue
+            .read(|state| state.entries().map(|(_, acc)| acc.clone()).collect())
+    }
+}
+
+impl<T: Keyed + Send + Sync + 'static> Queue for DeltaFifo<T> {
+    fn close(&self) {
+        self.queue.close();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.queue.is_closed()
+    }
+
+    fn has_synced(&self) -> bool {
+        self.queue.has_synced()
+    }
+
+    /// How many keys are queued.
+    fn len(&self) -> usize {
+        self.queue.len()
+    }
 }
 
 fn append<T: Keyed>(state: &mut DeltaState<T>, key: T::Key, delta: Delta<T>) {

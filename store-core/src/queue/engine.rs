@@ -1,42 +1,25 @@
-//! What [`Fifo`](crate::Fifo) and [`DeltaFifo`](crate::DeltaFifo) share: one entry per
-//! key in arrival order, pop with a processing closure, requeue, close, `has_synced`,
-//! and the blocking and async ways to wait for an item.
+//! The engine every queue runs on: the lock, the condition variable and the wake-up
+//! protocol ([`Engine`]) around a queue's data ([`Core`]), and the keyed data of
+//! [`Fifo`](crate::Fifo) and [`DeltaFifo`](crate::DeltaFifo) ([`State`]: one entry per
+//! key in arrival order, pop with a processing closure, requeue, `has_synced`).
 //!
-//! The queues differ only in their accumulator (the latest object, or the deltas of
-//! a key), so the protocol lives here once.
+//! The keyed queues differ only in their accumulator (the latest object, or the deltas
+//! of a key), so the protocol lives here once.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::hash::Hash;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use equivalent::Equivalent;
 use hashbrown::HashMap;
-use thiserror::Error;
 
+use super::{KnownObjects, PopError, Requeue};
+use crate::keyed::Keyed;
 use crate::sync::{Condvar, Mutex, MutexGuard};
-
-/// What a processing closure returns to put the popped item back at the tail of the
-/// queue; `pop` then returns [`PopError::Requeued`] with the inner error.
-///
-/// A requeue never overwrites a newer version of the key queued meanwhile: a
-/// [`Fifo`](crate::Fifo) keeps the newer object, a [`DeltaFifo`](crate::DeltaFifo) puts
-/// the popped deltas in front of the newer ones.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Requeue<E>(pub E);
-
-/// Why a `pop` returned no processed item.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum PopError<E> {
-    /// The queue is closed and empty.
-    #[error("queue closed")]
-    Closed,
-    /// The closure asked for a requeue; the item is back in the queue.
-    #[error("item requeued: {0}")]
-    Requeued(E),
-}
 
 /// The popped entry handed to the processing step.
 pub(crate) struct Taken<K, A> {
@@ -53,7 +36,7 @@ struct Slot<A> {
     seq: u64,
 }
 
-/// The queue's data, always accessed under [`Queue`]'s lock.
+/// The queue's data, always accessed under [`Engine`]'s lock.
 ///
 /// `order` holds `(key, seq)` per queued entry in arrival order; an entry is live
 /// while `items[key].seq == seq`. Removing a key leaves its entry behind, stale, to be
@@ -199,6 +182,27 @@ impl<K: Hash + Eq + Clone, A, S> State<K, A, S> {
         }
     }
 
+    /// Queues `wrap(object)` for every known key with nothing queued and nothing in
+    /// flight, in key order (a periodic resync). A key in flight may not be in the known
+    /// store yet: its popper is about to put the newer object there, which a resync
+    /// must not undo.
+    pub(crate) fn resync_from<T>(&mut self, known: &dyn KnownObjects<T>, wrap: impl Fn(Arc<T>) -> A)
+    where
+        T: Keyed<Key = K>,
+        K: Ord,
+    {
+        let mut keys = known.known_keys();
+        keys.sort_unstable(); // deterministic order of the re-queued keys
+        for key in keys {
+            if self.contains(&key) || self.in_flight(&key).is_some() {
+                continue;
+            }
+            if let Some(obj) = known.known_object(&key) {
+                self.push_back(key, wrap(obj));
+            }
+        }
+    }
+
     /// Records a write. The first `replace` calls [`State::end_first_replace`] instead.
     pub(crate) fn mark_populated(&mut self) {
         self.populated = true;
@@ -318,22 +322,22 @@ impl<C: Core> Guarded<C> {
 /// The lock, the condition variable and the wake-up protocol around a [`Core`]: the
 /// blocking, non-blocking and async takes, close, and wake-ups sent after the lock is
 /// released.
-pub(crate) struct Queue<C> {
+pub(crate) struct Engine<C> {
     state: Mutex<Guarded<C>>,
     cond: Condvar,
 }
 
-impl<K: Hash + Eq + Clone, A, S> Queue<State<K, A, S>> {
+impl<K: Hash + Eq + Clone, A, S> Engine<State<K, A, S>> {
     /// An empty keyed queue; `summarize` gives what `in_flight` keeps of a popped item.
     pub(crate) fn keyed(summarize: fn(&A) -> S) -> Self {
-        Queue::new(State::new(summarize))
+        Engine::new(State::new(summarize))
     }
 }
 
-impl<C: Core> Queue<C> {
+impl<C: Core> Engine<C> {
     /// A queue around `core`, open.
     pub(crate) fn new(core: C) -> Self {
-        Queue {
+        Engine {
             state: Mutex::new(Guarded {
                 core,
                 closed: false,
@@ -456,8 +460,8 @@ impl<C: Core> Queue<C> {
     }
 }
 
-impl<K: Hash + Eq + Clone, A, S> Queue<State<K, A, S>> {
-    /// Blocks for an item, then processes it (see [`Queue::process`]).
+impl<K: Hash + Eq + Clone, A, S> Engine<State<K, A, S>> {
+    /// Blocks for an item, then processes it (see [`Engine::process`]).
     pub(crate) fn pop<R, E>(
         &self,
         process: impl FnOnce(&A, bool) -> Result<R, Requeue<E>>,
@@ -552,7 +556,7 @@ impl<F: FnOnce()> Drop for OnDrop<F> {
 /// The future of an async take: registers its waker under the queue's lock, so no
 /// wake-up can fall between its check and its sleep.
 pub(crate) struct TakeFuture<'a, C> {
-    queue: &'a Queue<C>,
+    queue: &'a Engine<C>,
     max: usize,
     waiter: Option<u64>,
 }
@@ -605,79 +609,8 @@ impl<C> Drop for TakeFuture<'_, C> {
     }
 }
 
-impl<C> fmt::Debug for Queue<C> {
+impl<C> fmt::Debug for Engine<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Queue").finish_non_exhaustive()
+        f.debug_struct("Engine").finish_non_exhaustive()
     }
 }
-
-/// The methods every queue has, written once: `close`, `is_closed`, `has_synced`,
-/// `len`, `is_empty` (on a type with a `queue: Arc<Queue<_>>` field).
-macro_rules! common_queue_methods {
-    ($what:literal) => {
-        /// Closes the queue: every waiter (thread or task) wakes, drains what remains,
-        /// then gets [`PopError::Closed`](crate::PopError::Closed). An item requeued
-        /// after the last popper left stays queued for a later pop.
-        pub fn close(&self) {
-            self.queue.close();
-        }
-
-        /// Whether `close` was called.
-        pub fn is_closed(&self) -> bool {
-            self.queue.is_closed()
-        }
-
-        /// True once any write happened before the first `replace`, or once every
-        /// entry of the first `replace` has been popped and processed (an empty first
-        /// `replace` makes it true at once).
-        pub fn has_synced(&self) -> bool {
-            self.queue.has_synced()
-        }
-
-        #[doc = concat!("How many ", $what, " are queued.")]
-        pub fn len(&self) -> usize {
-            self.queue.len()
-        }
-
-        /// Whether nothing is queued.
-        pub fn is_empty(&self) -> bool {
-            self.len() == 0
-        }
-    };
-}
-
-/// The lookups of the queues with one entry per key ([`Fifo`](crate::Fifo),
-/// [`DeltaFifo`](crate::DeltaFifo)), written once: `get`, `contains_key`, `list_keys`,
-/// `list`; `$acc` is what a key holds.
-macro_rules! keyed_queue_methods {
-    ($acc:ty) => {
-        /// A copy of what is queued for `key`, if anything.
-        pub fn get<Q>(&self, key: &Q) -> Option<$acc>
-        where
-            Q: std::hash::Hash + equivalent::Equivalent<T::Key> + ?Sized,
-        {
-            self.queue.read(|state| state.get(key).cloned())
-        }
-
-        /// Whether `key` is queued.
-        pub fn contains_key<Q>(&self, key: &Q) -> bool
-        where
-            Q: std::hash::Hash + equivalent::Equivalent<T::Key> + ?Sized,
-        {
-            self.queue.read(|state| state.contains(key))
-        }
-
-        /// The queued keys, in pop order.
-        pub fn list_keys(&self) -> Vec<T::Key> {
-            self.queue.read(|state| state.keys_in_order())
-        }
-
-        /// Copies of what every queued key holds, in no particular order.
-        pub fn list(&self) -> Vec<$acc> {
-            self.queue
-                .read(|state| state.entries().map(|(_, acc)| acc.clone()).collect())
-        }
-    };
-}
-
-pub(crate) use {common_queue_methods, keyed_queue_methods};

@@ -38,7 +38,10 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::{ClusterResourceScope, Metadata, NamespaceResourceScope};
 
-use crate::{IndexDef, Keyed, ObjectName, NAMESPACE_INDEX};
+use crate::index::IndexDef;
+use crate::index::NAMESPACE_INDEX;
+use crate::keyed::Keyed;
+use crate::keyed::ObjectName;
 
 mod sealed {
     pub trait Sealed {}

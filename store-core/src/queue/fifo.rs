@@ -3,9 +3,14 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::delta_fifo::KnownObjects;
-use crate::queue::{common_queue_methods, keyed_queue_methods, PopError, Queue, Requeue, State};
-use crate::{Keyed, ResourceVersion};
+use std::hash::Hash;
+
+use equivalent::Equivalent;
+
+use super::engine::{Engine, State};
+use super::{KnownObjects, PopError, Queue, Requeue};
+use crate::keyed::Keyed;
+use crate::resource_version::ResourceVersion;
 
 /// A first-in, first-out queue of the latest object per key: client-go's `FIFO`.
 ///
@@ -57,7 +62,7 @@ use crate::{Keyed, ResourceVersion};
 /// # Ok::<(), PopError<String>>(())
 /// ```
 pub struct Fifo<T: Keyed> {
-    queue: Arc<Queue<FifoState<T>>>,
+    queue: Arc<Engine<FifoState<T>>>,
     known: Option<Arc<dyn KnownObjects<T>>>,
 }
 
@@ -81,7 +86,7 @@ impl<T: Keyed + Send + Sync + 'static> Fifo<T> {
     /// An empty, open queue.
     pub fn new() -> Self {
         Fifo {
-            queue: Arc::new(Queue::keyed(|_| ())),
+            queue: Arc::new(Engine::keyed(|_| ())),
             known: None,
         }
     }
@@ -90,7 +95,7 @@ impl<T: Keyed + Send + Sync + 'static> Fifo<T> {
     /// (typically the store the consumer fills).
     pub fn with_known_objects(known: impl KnownObjects<T> + 'static) -> Self {
         Fifo {
-            queue: Arc::new(Queue::keyed(|_| ())),
+            queue: Arc::new(Engine::keyed(|_| ())),
             known: Some(Arc::new(known)),
         }
     }
@@ -172,20 +177,8 @@ impl<T: Keyed + Send + Sync + 'static> Fifo<T> {
     /// Queues every known object whose key is not queued (no-op without known objects).
     pub fn resync(&self) {
         let Some(known) = &self.known else { return };
-        self.queue.write(|state| {
-            let mut keys = known.known_keys();
-            keys.sort_unstable(); // deterministic order of the re-queued keys
-            for key in keys {
-                // A key in flight may not be in the known store yet: its popper is
-                // about to put the newer object there, which a resync must not undo.
-                if state.contains(&key) || state.in_flight(&key).is_some() {
-                    continue;
-                }
-                if let Some(obj) = known.known_object(&key) {
-                    state.push_back(key, obj);
-                }
-            }
-        });
+        self.queue
+            .write(|state| state.resync_from(known.as_ref(), |obj| obj));
     }
 
     /// Waits (blocking the thread) for an item, takes it out of the queue and runs
@@ -221,8 +214,51 @@ impl<T: Keyed + Send + Sync + 'static> Fifo<T> {
             .try_pop(|obj, initial| process(obj, initial), keep_newer::<T>)
     }
 
-    common_queue_methods!("keys");
-    keyed_queue_methods!(Arc<T>);
+    /// A copy of what is queued for `key`, if anything.
+    pub fn get<Q>(&self, key: &Q) -> Option<Arc<T>>
+    where
+        Q: Hash + Equivalent<T::Key> + ?Sized,
+    {
+        self.queue.read(|state| state.get(key).cloned())
+    }
+
+    /// Whether `key` is queued.
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        Q: Hash + Equivalent<T::Key> + ?Sized,
+    {
+        self.queue.read(|state| state.contains(key))
+    }
+
+    /// The queued keys, in pop order.
+    pub fn list_keys(&self) -> Vec<T::Key> {
+        self.queue.read(|state| state.keys_in_order())
+    }
+
+    /// Copies of what every queued key holds, in no particular order.
+    pub fn list(&self) -> Vec<Arc<T>> {
+        self.queue
+            .read(|state| state.entries().map(|(_, acc)| acc.clone()).collect())
+    }
+}
+
+impl<T: Keyed + Send + Sync + 'static> Queue for Fifo<T> {
+    fn close(&self) {
+        self.queue.close();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.queue.is_closed()
+    }
+
+    fn has_synced(&self) -> bool {
+        self.queue.has_synced()
+    }
+
+    /// How many keys are queued.
+    fn len(&self) -> usize {
+        self.queue.len()
+    }
 }
 
 /// A requeued object loses to a newer one queued while it was processed.

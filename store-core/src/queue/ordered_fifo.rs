@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use hashbrown::{HashMap, HashSet};
 
-use crate::delta_fifo::KnownObjects;
-use crate::queue::{common_queue_methods, Core, OnDrop, PopError, Queue, Requeue};
-use crate::{DeletedObject, Delta, Keyed, ResourceVersion};
+use super::engine::{Core, Engine, OnDrop};
+use super::{KnownObjects, PopError, Queue, Requeue};
+use crate::delta::{tombstones, DeletedObject, Delta};
+use crate::keyed::Keyed;
+use crate::resource_version::ResourceVersion;
 
 /// One entry of an [`OrderedFifo`].
 pub enum OrderedEvent<T: Keyed> {
@@ -399,7 +401,7 @@ impl<T: Keyed> Core for Log<T> {
 ///
 /// [`Informer`]: https://docs.rs/reflector/latest/reflector/informer/struct.Informer.html
 pub struct OrderedFifo<T: Keyed> {
-    queue: Arc<Queue<Log<T>>>,
+    queue: Arc<Engine<Log<T>>>,
     known: Option<Arc<dyn KnownObjects<T>>>,
     atomic: bool,
     bookmarks: bool,
@@ -410,7 +412,7 @@ impl<T: Keyed + Send + Sync + 'static> OrderedFifo<T> {
     /// the queued entries only, and `resync` does nothing.
     pub fn new() -> Self {
         OrderedFifo {
-            queue: Arc::new(Queue::new(Log {
+            queue: Arc::new(Engine::new(Log {
                 entries: VecDeque::new(),
                 next_seq: 0,
                 populated: false,
@@ -516,17 +518,10 @@ impl<T: Keyed + Send + Sync + 'static> OrderedFifo<T> {
             } else {
                 // Read under the queue's lock, with the in-flight outcomes: a popper
                 // finishing meanwhile cannot slip between the two.
-                let mut projected = log.projected(self.known.as_deref());
-                for obj in &objects {
-                    projected.remove(&obj.key());
-                }
-                let mut gone: Vec<(T::Key, Arc<T>)> = projected.into_iter().collect();
-                gone.sort_by(|(a, _), (b, _)| a.cmp(b));
-                for (key, last) in gone {
-                    let tombstone = DeletedObject::Unknown {
-                        key,
-                        last: Some(last),
-                    };
+                let projected = log.projected(self.known.as_deref());
+                let listed: HashSet<T::Key> = objects.iter().map(|obj| obj.key()).collect();
+                let candidates = projected.into_iter().map(|(key, last)| (key, Some(last)));
+                for tombstone in tombstones(candidates, |key| listed.contains(key)) {
                     log.push(OrderedEvent::Delta(Delta::Deleted(tombstone)), None);
                 }
                 let count = objects.len();
@@ -581,21 +576,16 @@ impl<T: Keyed + Send + Sync + 'static> OrderedFifo<T> {
     ) {
         let rv = resource_version.into();
         self.queue.write(|log| {
-            let mut gone: Vec<(T::Key, Arc<T>)> = log
+            let candidates = log
                 .projected(self.known.as_deref())
                 .into_iter()
-                .filter(|(key, _)| !seen.contains(key))
-                .collect();
-            gone.sort_by(|(a, _), (b, _)| a.cmp(b));
+                .map(|(key, last)| (key, Some(last)));
+            let gone = tombstones(candidates, |key| seen.contains(key));
             if gone.is_empty() {
                 log.push(OrderedEvent::Bookmark(rv.clone()), Some(rv));
             } else {
                 let count = gone.len();
-                for (i, (key, last)) in gone.into_iter().enumerate() {
-                    let tombstone = DeletedObject::Unknown {
-                        key,
-                        last: Some(last),
-                    };
+                for (i, tombstone) in gone.into_iter().enumerate() {
                     let at = (i + 1 == count).then(|| rv.clone());
                     log.push(OrderedEvent::Delta(Delta::Deleted(tombstone)), at);
                 }
@@ -712,12 +702,10 @@ impl<T: Keyed + Send + Sync + 'static> OrderedFifo<T> {
         })
     }
 
-    common_queue_methods!("entries");
-
     /// Whether an entry of `key` is queued (a `ReplacedAll` belongs to no key).
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
-        Q: std::hash::Hash + crate::Equivalent<T::Key> + ?Sized,
+        Q: std::hash::Hash + equivalent::Equivalent<T::Key> + ?Sized,
     {
         self.queue.read(|log| {
             log.entries
@@ -746,6 +734,25 @@ impl<T: Keyed + Send + Sync + 'static> OrderedFifo<T> {
                 .map(|entry| entry.event.clone())
                 .collect()
         })
+    }
+}
+
+impl<T: Keyed + Send + Sync + 'static> Queue for OrderedFifo<T> {
+    fn close(&self) {
+        self.queue.close();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.queue.is_closed()
+    }
+
+    fn has_synced(&self) -> bool {
+        self.queue.has_synced()
+    }
+
+    /// How many entries are queued.
+    fn len(&self) -> usize {
+        self.queue.len()
     }
 }
 
