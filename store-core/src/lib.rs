@@ -38,7 +38,8 @@
 //! ## Map
 //!
 //! - [`keyed`]: the [`Keyed`] trait, [`ObjectName`] and its borrowed [`ObjectRef`].
-//! - [`store`]: the [`Store`] contract; [`cache`] and [`sharded`] its two backends,
+//! - [`store`]: the [`Store`] contract (reads and writes) and [`reader`] its read-only
+//!   view [`ReadOnly`], which a writer hands out; [`cache`] and [`sharded`] its two backends,
 //!   [`Cache`] (one lock, fully consistent) and [`ShardedCache`] (DashMap shards).
 //! - [`index`]: [`Indexer`], [`IndexDef`] and [`IndexValues`]: typed secondary indexes.
 //! - [`options`]: [`StoreOptions`] — a backend's indexes and a transformer run on every
@@ -94,6 +95,7 @@ pub mod keyed;
 pub mod options;
 pub mod panic;
 pub mod queue;
+pub mod reader;
 pub mod resource_version;
 pub mod sharded;
 pub mod status;
@@ -112,6 +114,7 @@ pub use queue::{
     Batch, DeltaFifo, Deltas, Fifo, KnownObjects, OrderedEvent, OrderedFifo, PopError, Queue,
     Requeue,
 };
+pub use reader::ReadOnly;
 pub use resource_version::ResourceVersion;
 pub use sharded::ShardedCache;
 pub use status::{

@@ -26,6 +26,8 @@ pub(crate) struct TypeAttrs {
     pub(crate) with: Option<Opt<syn::Path>>,
     /// `resource_version = "path"`.
     pub(crate) resource_version: Option<Opt<FieldPath>>,
+    /// `crate = "path::to::store_core"`: where the generated code finds store-core.
+    pub(crate) krate: Option<Opt<syn::Path>>,
     /// Whether a problem was reported while reading the type's attributes: then
     /// "no key declared" would only repeat it.
     pub(crate) unreadable: bool,
@@ -196,17 +198,14 @@ fn index_attr<'a>(attr: &'a Attribute, cx: &Ctxt) -> IndexAttr<'a> {
                 value,
             });
         } else {
-            let value = entry
-                .value(cx, "with = \"path::to::fn\"")
-                .and_then(|tokens| function_path(tokens, cx));
-            out.with = Some(Opt {
-                ident: entry.name,
-                value,
-            });
+            out.with = Some(with_option(entry, cx));
         }
     }
     out
 }
+
+/// The options of `#[keyed(...)]`, in the order an error message lists them.
+const KEYED_OPTIONS: &str = "`namespace`, `name`, `key`, `with`, `resource_version` or `crate`";
 
 fn keyed_option(out: &mut TypeAttrs, entry: Entry, cx: &Ctxt) {
     let name = entry.name.to_string();
@@ -216,12 +215,11 @@ fn keyed_option(out: &mut TypeAttrs, entry: Entry, cx: &Ctxt) {
         "key" => out.key.is_some(),
         "with" => out.with.is_some(),
         "resource_version" => out.resource_version.is_some(),
+        "crate" => out.krate.is_some(),
         _ => {
             cx.error_at(
                 entry.name.span(),
-                format_args!(
-                    "unknown keyed attribute `{name}`, expected `namespace`, `name`, `key`, `with` or `resource_version`"
-                ),
+                format_args!("unknown keyed attribute `{name}`, expected {KEYED_OPTIONS}"),
             );
             return;
         }
@@ -232,15 +230,12 @@ fn keyed_option(out: &mut TypeAttrs, entry: Entry, cx: &Ctxt) {
     }
     match name.as_str() {
         "namespace" => {
-            out.namespace = Some(path_option(entry, "namespace = \"metadata.namespace\"", cx));
+            out.namespace = Some(path_option(entry, "namespace = \"metadata.namespace\"", cx))
         }
         "name" => out.name = Some(path_option(entry, "name = \"metadata.name\"", cx)),
         "resource_version" => {
-            out.resource_version = Some(path_option(
-                entry,
-                "resource_version = \"metadata.resource_version\"",
-                cx,
-            ));
+            let example = "resource_version = \"metadata.resource_version\"";
+            out.resource_version = Some(path_option(entry, example, cx));
         }
         "key" => {
             let value = entry
@@ -251,15 +246,29 @@ fn keyed_option(out: &mut TypeAttrs, entry: Entry, cx: &Ctxt) {
                 value,
             });
         }
-        _ => {
+        "crate" => {
+            let example = "crate = \"reflector::store_core\"";
             let value = entry
-                .value(cx, "with = \"path::to::fn\"")
-                .and_then(|tokens| function_path(tokens, cx));
-            out.with = Some(Opt {
+                .value(cx, example)
+                .and_then(|tokens| rust_path(tokens, example, "a crate path", cx));
+            out.krate = Some(Opt {
                 ident: entry.name,
                 value,
             });
         }
+        _ => out.with = Some(with_option(entry, cx)),
+    }
+}
+
+/// `with = "path::to::fn"`, on the type or on an index.
+fn with_option(entry: Entry, cx: &Ctxt) -> Opt<syn::Path> {
+    let example = "with = \"path::to::fn\"";
+    let value = entry
+        .value(cx, example)
+        .and_then(|tokens| rust_path(tokens, example, "a function path", cx));
+    Opt {
+        ident: entry.name,
+        value,
     }
 }
 
@@ -309,17 +318,15 @@ fn index_name(tokens: TokenStream, cx: &Ctxt) -> Option<LitStr> {
     Some(lit)
 }
 
-fn function_path(tokens: TokenStream, cx: &Ctxt) -> Option<syn::Path> {
-    let lit = string_literal(tokens, "with = \"path::to::fn\"", cx)?;
+/// A Rust path in a string literal: `with = "path::to::fn"`, `crate = "a::b"`.
+fn rust_path(tokens: TokenStream, example: &str, what: &str, cx: &Ctxt) -> Option<syn::Path> {
+    let lit = string_literal(tokens, example, cx)?;
     match lit.parse::<syn::Path>() {
         Ok(path) => Some(path),
         Err(_) => {
             cx.error_spanned_by(
                 &lit,
-                format_args!(
-                    "`{}` is not a function path: expected `with = \"path::to::fn\"`",
-                    lit.value()
-                ),
+                format_args!("`{}` is not {what}: expected `{example}`", lit.value()),
             );
             None
         }

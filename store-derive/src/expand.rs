@@ -19,6 +19,7 @@ use syn::{
 
 use crate::ast::{Field, Input, KeySource, Style};
 use crate::attr::{FieldPath, Opt};
+use crate::crate_path;
 use crate::ctxt::Ctxt;
 use crate::fallback;
 use crate::generics::ParamNames;
@@ -30,17 +31,28 @@ pub(crate) fn derive(node: &DeriveInput) -> TokenStream {
     let cx = Ctxt::new();
     let input = Input::from_syn(node, &cx);
     valid::check(&input, &cx);
-    if !cx.has_errors() {
-        if let Some(source) = input.key_source() {
-            return impl_keyed(&input, &source);
+    let krate = input
+        .attrs
+        .krate
+        .as_ref()
+        .and_then(|krate| krate.value.clone());
+    let tokens = match input.key_source() {
+        Some(source) if !cx.has_errors() => impl_keyed(&input, &source),
+        found => {
+            if found.is_none() && !cx.has_errors() {
+                // `valid` reports every input without a usable key; a safety net.
+                cx.error_at(
+                    node.ident.span(),
+                    format_args!("could not work out the key of `{}`", node.ident),
+                );
+            }
+            fallback::expand(node, cx.into_errors())
         }
-        // `valid` reports every input without a usable key; this is a safety net.
-        cx.error_at(
-            node.ident.span(),
-            format_args!("could not work out the key of `{}`", node.ident),
-        );
+    };
+    match krate {
+        Some(path) => crate_path::rewrite(tokens, &path),
+        None => tokens,
     }
-    fallback::expand(node, cx.into_errors())
 }
 
 /// The bounds every `Keyed::Key` meets, for where-clauses.

@@ -9,6 +9,7 @@
 
 mod ast;
 mod attr;
+mod crate_path;
 mod ctxt;
 mod expand;
 mod fallback;
@@ -123,6 +124,26 @@ use syn::{parse_macro_input, DeriveInput};
 ///
 /// let node = Node { metadata: Meta { name: "n1".into(), resource_version: Some("42".into()) } };
 /// assert_eq!(node.resource_version(), Some("42"));
+/// ```
+///
+/// # Another path to store-core: `#[keyed(crate = "...")]`
+///
+/// The generated code names `::store_core`. A crate that reaches store-core through a
+/// re-export (every crate above it re-exports it: `reflector::store_core`) and has no
+/// `store_core` dependency of its own says where to find it, as serde's
+/// `#[serde(crate = "...")]` does:
+///
+/// ```
+/// // stands for `reflector`, which re-exports store-core as `reflector::store_core`
+/// mod reexporting { pub use store_core as core; }
+/// use reexporting::core::{Keyed, ObjectName};
+///
+/// #[derive(Keyed)]
+/// #[keyed(crate = "reexporting::core", namespace = "namespace", name = "name")]
+/// struct Pod { namespace: String, name: String }
+///
+/// let pod = Pod { namespace: "web".into(), name: "a".into() };
+/// assert_eq!(pod.key(), ObjectName::namespaced("web", "a").unwrap());
 /// ```
 ///
 /// # Indexes: `#[index]`

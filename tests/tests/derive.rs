@@ -740,3 +740,50 @@ fn without_the_attribute_a_derived_type_has_no_resource_version() {
     }
     assert_eq!(Plain { id: 1 }.resource_version(), None);
 }
+
+/// `#[keyed(crate = "...")]`: a crate that reaches store-core only through
+/// `reflector::store_core` derives with that path — including the generated key
+/// struct, whose serde derive names store-core's serde in a string.
+mod through_a_reexport {
+    use reflector::store_core::{Keyed, ObjectName, NAMESPACE_INDEX};
+
+    #[derive(Keyed)]
+    #[keyed(crate = "reflector::store_core", namespace = "ns", name = "name")]
+    struct Pod {
+        ns: String,
+        name: String,
+        #[index]
+        node: String,
+    }
+
+    #[derive(Keyed)]
+    #[keyed(crate = "::reflector::store_core")]
+    struct Pair {
+        #[key]
+        shard: u16,
+        #[key]
+        slot: String,
+    }
+
+    #[test]
+    fn a_reexported_store_core_derives_keys_indexes_and_key_structs() {
+        let pod = Pod {
+            ns: "web".into(),
+            name: "a".into(),
+            node: "n1".into(),
+        };
+        assert_eq!(pod.key(), ObjectName::namespaced("web", "a").unwrap());
+        let indexes = Pod::indexes();
+        let names: Vec<&str> = indexes.iter().map(|def| def.name()).collect();
+        assert_eq!(names, [NAMESPACE_INDEX, "node"]);
+
+        let pair = Pair {
+            shard: 3,
+            slot: "x".into(),
+        };
+        assert_eq!(pair.key().to_string(), "3/x");
+        let json = serde_json::to_string(&pair.key()).unwrap();
+        let back: PairKey = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, pair.key());
+    }
+}
