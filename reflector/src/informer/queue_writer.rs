@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use store_core::{DeletedObject, Delta, Error, Keyed, OrderedFifo, ResourceVersion};
 
-use super::{panic_message, report_to, SharedHook, Transform};
+use super::hooks::{panic_message, report_to, SharedHook, Transform};
 use crate::error::ReflectorError;
 use crate::reflector_store::{Change, ReflectorStore};
 
