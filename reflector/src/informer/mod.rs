@@ -36,7 +36,8 @@
 mod builder;
 mod handler;
 mod hooks;
-#[allow(clippy::module_inception)] // the informer module's main type, as `reflector::reflector`
+// `informer/informer.rs`: the handle, named as DESIGN.md §1 lays the folder out.
+#[allow(clippy::module_inception)]
 mod informer;
 mod listener;
 mod metrics;
