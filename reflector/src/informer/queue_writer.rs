@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use store_core::{DeletedObject, Delta, Error, Keyed, OrderedFifo, ResourceVersion};
 
-use super::{panic_message, report_to, SharedHook, Transform};
+use super::hooks::{report_to, SharedHook, Transform};
 use crate::error::ReflectorError;
 use crate::reflector_store::{Change, ReflectorStore};
+use store_core::panic::panic_message;
 
 /// The cached version of an object's key: what a relist keeps for an object the
 /// transform panicked on.

@@ -1,0 +1,226 @@
+//! The processing task: pops the informer's queue in batches, applies each batch to
+//! the cache in one write and hands the notifications to every handler, in the
+//! source's order; and the resync decision (which handlers get unchanged objects).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use store_core::{
+    DeletedObject, Delta, Indexer, Keyed, OrderedEvent, OrderedFifo, PopError, Queue, Requeue,
+    Write,
+};
+
+use super::informer::Shared;
+use super::listener::Notification;
+use super::reader::CacheReader;
+use crate::error::ReflectorError;
+
+/// Pops the queue in batches until it is closed and drained.
+pub(super) async fn process<T, S>(
+    shared: Arc<Shared<T, S>>,
+    queue: OrderedFifo<T>,
+    batch_size: usize,
+) where
+    T: Keyed + Send + Sync + 'static,
+    S: Indexer<T> + 'static,
+{
+    loop {
+        let popped = queue
+            .pop_batch_async(batch_size, |batch, is_initial_list| {
+                let started = std::time::Instant::now();
+                let events = distribute(&shared, batch.events(), is_initial_list);
+                let name = shared.name.lock().clone();
+                shared.recorded.batch(
+                    &name,
+                    events,
+                    started.elapsed(),
+                    batch.resource_version(),
+                    queue.len(),
+                );
+                Ok::<_, Requeue<store_core::Error>>(())
+            })
+            .await;
+        match popped {
+            Ok(()) => {}
+            Err(PopError::Closed) => break,
+            Err(PopError::Requeued(error)) => shared.report(&ReflectorError::Store(error)),
+        }
+        shared.mark_synced_if_done();
+    }
+    tracing::debug!("informer processing stopped");
+}
+
+/// What one write of a batch tells the handlers once applied.
+enum Pending<T: Keyed> {
+    /// An upsert: an add, or an update (to every handler, or — `sync` — only to the
+    /// handlers whose resync is due, when unchanged).
+    Upsert {
+        obj: Arc<T>,
+        sync: Resync,
+    },
+    Delete(DeletedObject<T>),
+}
+
+/// Whether an upsert is a resync (or may be an unchanged relisted object).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Resync {
+    /// A change: every handler hears it.
+    No,
+    /// A relisted object: unchanged (same resource version) means a resync.
+    IfUnchanged,
+    /// A resync.
+    Yes,
+}
+
+/// The resync check: marks the handlers whose period has passed (and schedules
+/// their next); `true` when any is due, so the queue resyncs.
+pub(super) fn resync_due<T, S>(shared: &Shared<T, S>) -> bool
+where
+    T: Keyed + Send + Sync + 'static,
+    S: Indexer<T> + 'static,
+{
+    let now = tokio::time::Instant::now();
+    let mut listeners = shared.listeners.lock();
+    let mut any = false;
+    for listener in &mut listeners.list {
+        listener.syncing = false;
+        if let Some(period) = listener.resync {
+            if now >= listener.next_resync {
+                listener.syncing = true;
+                listener.next_resync = now + period;
+                any = true;
+            }
+        }
+    }
+    any
+}
+
+/// Applies a batch to the store in one write and notifies every handler, in
+/// order. Answers how many events it applied.
+fn distribute<'a, T, S>(
+    shared: &Shared<T, S>,
+    events: impl Iterator<Item = &'a OrderedEvent<T>>,
+    is_initial_list: bool,
+) -> usize
+where
+    T: Keyed + Send + Sync + 'static,
+    S: Indexer<T> + 'static,
+{
+    let mut listeners = shared.listeners.lock();
+    let (writes, pending) = plan(&shared.store, events);
+    let applied = pending.len();
+    let answers = shared.store.writer().apply_batch(writes);
+    for (answer, note) in answers.into_iter().zip(pending) {
+        let (notification, sync_only) = match (answer, note) {
+            (Err(error), _) => {
+                shared.report(&ReflectorError::Store(error));
+                continue;
+            }
+            (Ok(_), Pending::Delete(deleted)) => (Notification::Delete(deleted), false),
+            (Ok(None), Pending::Upsert { obj, .. }) => {
+                (Notification::Add(obj, is_initial_list), false)
+            }
+            (Ok(Some(old)), Pending::Upsert { obj, sync }) => {
+                let sync_only = match sync {
+                    Resync::No => false,
+                    Resync::Yes => true,
+                    Resync::IfUnchanged => (shared.unchanged)(&old, &obj),
+                };
+                (Notification::Update(old, obj), sync_only)
+            }
+        };
+        for listener in &mut listeners.list {
+            if !sync_only || listener.syncing {
+                listener.push(notification.clone());
+            }
+        }
+    }
+    for listener in &mut listeners.list {
+        listener.flush();
+    }
+    let name = shared.name.lock().clone();
+    for listener in &listeners.list {
+        ::metrics::gauge!(
+            "informer_handler_backlog",
+            "name" => name.clone(),
+            "handler" => listener.id.to_string()
+        )
+        .set(listener.progress.pending() as f64);
+    }
+    applied
+}
+
+/// The batch's writes to the cache and, beside each, what it tells the handlers once
+/// applied. A relist (`ReplacedAll`) is reconciled against the cache as it is; the
+/// caller holds the listeners' lock (see `Shared::listeners`).
+fn plan<'a, T, S>(
+    store: &CacheReader<T, S>,
+    events: impl Iterator<Item = &'a OrderedEvent<T>>,
+) -> (Vec<Write<T>>, Vec<Pending<T>>)
+where
+    T: Keyed + Send + Sync + 'static,
+    S: Indexer<T> + 'static,
+{
+    let mut writes: Vec<Write<T>> = Vec::new();
+    let mut pending: Vec<Pending<T>> = Vec::new();
+    for event in events {
+        match event {
+            OrderedEvent::Delta(delta) => {
+                let (write, note) = match delta {
+                    Delta::Deleted(deleted) => (
+                        Write::Delete(deleted.key()),
+                        Pending::Delete(deleted.clone()),
+                    ),
+                    Delta::Added(obj) | Delta::Updated(obj) => upsert(obj, Resync::No),
+                    Delta::Replaced(obj) => upsert(obj, Resync::IfUnchanged),
+                    Delta::Sync(obj) => upsert(obj, Resync::Yes),
+                };
+                writes.push(write);
+                pending.push(note);
+            }
+            OrderedEvent::ReplacedAll { objects, .. } => {
+                // Reconciled against the cache: what the list lacks leaves first
+                // (tombstones, in key order), then the list in its order.
+                let listed: HashSet<T::Key> = objects.iter().map(|obj| obj.key()).collect();
+                let mut gone: Vec<T::Key> = store
+                    .list_keys()
+                    .into_iter()
+                    .filter(|key| !listed.contains(key))
+                    .collect();
+                gone.sort_unstable();
+                for key in gone {
+                    let last = store.get(&key);
+                    writes.push(Write::Delete(key.clone()));
+                    pending.push(Pending::Delete(DeletedObject::Unknown { key, last }));
+                }
+                for obj in objects {
+                    let (write, note) = upsert(obj, Resync::IfUnchanged);
+                    writes.push(write);
+                    pending.push(note);
+                }
+            }
+            OrderedEvent::Bookmark(_) => {}
+        }
+    }
+    (writes, pending)
+}
+
+/// An upsert's write, and the notification it will make.
+fn upsert<T: Keyed>(obj: &Arc<T>, sync: Resync) -> (Write<T>, Pending<T>) {
+    (
+        Write::Upsert(Arc::clone(obj)),
+        Pending::Upsert {
+            obj: Arc::clone(obj),
+            sync,
+        },
+    )
+}
+
+/// Two versions of an object are the same when their resource versions are (or,
+/// when the type has none, when they are the same allocation).
+pub(super) fn same_version<T: Keyed>(old: &Arc<T>, new: &Arc<T>) -> bool {
+    match (old.resource_version(), new.resource_version()) {
+        (Some(old), Some(new)) => old == new,
+        _ => Arc::ptr_eq(old, new),
+    }
+}
