@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use store_core::{
-    Cache, DeletedObject, Delta, DeltaFifo, Error, Fifo, Keyed, OrderedFifo, ResourceVersion,
-    ShardedCache, Store, Write,
+    BatchWrite, Cache, DeletedObject, Delta, DeltaFifo, Error, Fifo, Keyed, OrderedFifo,
+    ResourceVersion, ShardedCache, Store,
 };
 
 /// One change a reflector hands to its store.
@@ -98,7 +98,7 @@ pub trait ReflectorStore<T: Keyed>: Send + Sync + 'static {
 /// A page of an in-place relist into a cache: one `apply_batch` (one write lock for a
 /// `Cache`); the first refused object's error is returned, after the others.
 fn page_into_store<T: Keyed, S: Store<T>>(store: &S, page: Vec<Arc<T>>) -> Result<(), Error> {
-    let writes = page.into_iter().map(Write::Upsert).collect();
+    let writes = page.into_iter().map(BatchWrite::Upsert).collect();
     store
         .apply_batch(writes)
         .into_iter()

@@ -13,7 +13,7 @@ use crate::index::{guarded_values, refile, reindex, Filed, FiledSet, IndexDef, I
 use crate::keyed::Keyed;
 use crate::options::{transformed, StoreOptions, Transform};
 use crate::resource_version::ResourceVersion;
-use crate::store::{Removed, Store, Write};
+use crate::store::{BatchWrite, Removed, Store, Written};
 
 /// An index's value → objects map: each object filed by its `Arc` (one pointer, no
 /// key copy).
@@ -219,13 +219,13 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for Cache<T> {
 
     /// The whole batch under one write lock: a reader sees none of it or all of it.
     /// The transformer runs before the lock is taken.
-    fn apply_batch(&self, writes: Vec<Write<T>>) -> Vec<Result<Option<Arc<T>>, Error>> {
-        let writes: Vec<Result<Write<T>, Error>> = match &self.transform {
+    fn apply_batch(&self, writes: Vec<BatchWrite<T>>) -> Vec<Result<Written<T>, Error>> {
+        let writes: Vec<Result<BatchWrite<T>, Error>> = match &self.transform {
             None => writes.into_iter().map(Ok).collect(),
             Some(transform) => writes
                 .into_iter()
                 .map(|write| match write {
-                    Write::Upsert(obj) => transform.apply(obj).map(Write::Upsert),
+                    BatchWrite::Upsert(obj) => transform.apply(obj).map(BatchWrite::Upsert),
                     delete => Ok(delete),
                 })
                 .collect(),
@@ -234,8 +234,13 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for Cache<T> {
         writes
             .into_iter()
             .map(|write| match write? {
-                Write::Upsert(obj) => inner.upsert(obj),
-                Write::Delete(key) => Ok(inner.remove(&key)),
+                BatchWrite::Upsert(obj) => {
+                    let stored = Arc::clone(&obj);
+                    inner
+                        .upsert(obj)
+                        .map(|previous| Written::upserted(previous, stored))
+                }
+                BatchWrite::Delete(key) => Ok(Written::removed(inner.remove(&key))),
             })
             .collect()
     }

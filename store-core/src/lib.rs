@@ -120,7 +120,7 @@ pub use sharded::ShardedCache;
 pub use status::{
     CauseType, ListMeta, Status, StatusCause, StatusDetails, StatusReason, StatusSummary,
 };
-pub use store::{Removed, Store, Write};
+pub use store::{BatchWrite, Removed, Store, Written};
 pub use undelta::UndeltaStore;
 
 /// The derive: `#[derive(Keyed)]` (see [`Keyed`]).

@@ -18,7 +18,7 @@ use crate::index::{
 use crate::keyed::Keyed;
 use crate::options::{transformed, StoreOptions, Transform};
 use crate::resource_version::ResourceVersion;
-use crate::store::{Removed, Store, Write};
+use crate::store::{BatchWrite, Removed, Store, Written};
 
 /// An index's value → objects map: each object filed by its `Arc` (one pointer, no
 /// key copy).
@@ -295,11 +295,13 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for ShardedCache<T> {
 
     /// One write at a time (a reader may see part of the batch), under one hold of
     /// the index registry.
-    fn apply_batch(&self, writes: Vec<Write<T>>) -> Vec<Result<Option<Arc<T>>, Error>> {
-        let writes: Vec<Result<Write<T>, Error>> = writes
+    fn apply_batch(&self, writes: Vec<BatchWrite<T>>) -> Vec<Result<Written<T>, Error>> {
+        let writes: Vec<Result<BatchWrite<T>, Error>> = writes
             .into_iter()
             .map(|write| match write {
-                Write::Upsert(obj) => transformed(&self.shared.transform, obj).map(Write::Upsert),
+                BatchWrite::Upsert(obj) => {
+                    transformed(&self.shared.transform, obj).map(BatchWrite::Upsert)
+                }
                 delete => Ok(delete),
             })
             .collect();
@@ -307,8 +309,15 @@ impl<T: Keyed + Send + Sync + 'static> Store<T> for ShardedCache<T> {
         writes
             .into_iter()
             .map(|write| match write? {
-                Write::Upsert(obj) => self.shared.add(&indexes, obj),
-                Write::Delete(key) => Ok(self.shared.remove(&indexes, &key).map(|(_, obj)| obj)),
+                BatchWrite::Upsert(obj) => {
+                    let stored = Arc::clone(&obj);
+                    let previous = self.shared.add(&indexes, obj)?;
+                    Ok(Written::upserted(previous, stored))
+                }
+                BatchWrite::Delete(key) => {
+                    let previous = self.shared.remove(&indexes, &key).map(|(_, obj)| obj);
+                    Ok(Written::removed(previous))
+                }
             })
             .collect()
     }

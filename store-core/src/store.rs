@@ -162,16 +162,22 @@ pub trait Store<T: Keyed>: Clone + Send + Sync {
     /// The resource version passed to the last [`replace`](Store::replace), if any.
     fn last_sync_resource_version(&self) -> Option<ResourceVersion>;
 
-    /// Applies many writes in order (client-go's `Transaction`): each answers as
-    /// [`add`](Store::add) or [`delete`](Store::delete) would — the replaced or removed
-    /// object — or its own error; a failed write is skipped and the rest are applied.
+    /// Applies many writes in order (client-go's `Transaction`): each answers with
+    /// what it [`Written`] — the object it replaced or removed, and the object the store
+    /// now holds under the key (after the store's transformer, if it has one) — or its
+    /// own error; a failed write is skipped and the rest are applied.
     ///
     /// [`Cache`](crate::Cache) applies the whole batch under one write lock (a reader
     /// sees none of it or all of it); the default, and
     /// [`ShardedCache`](crate::ShardedCache), apply one write at a time.
     ///
+    /// # Errors
+    ///
+    /// Per write, as [`add`](Store::add) fails: an index function or the transformer
+    /// panicked on that object.
+    ///
     /// ```
-    /// use store_core::{Cache, Keyed, Store, Write};
+    /// use store_core::{BatchWrite, Cache, Keyed, Store};
     ///
     /// #[derive(Keyed)]
     /// struct Lease { #[key] name: String, holder: u32 }
@@ -179,37 +185,78 @@ pub trait Store<T: Keyed>: Clone + Send + Sync {
     /// let cache = Cache::new();
     /// cache.add(Lease { name: "a".into(), holder: 1 })?;
     /// let answers = cache.apply_batch(vec![
-    ///     Write::Upsert(Lease { name: "a".into(), holder: 2 }.into()),
-    ///     Write::Delete("b".to_string()),
+    ///     BatchWrite::Upsert(Lease { name: "a".into(), holder: 2 }.into()),
+    ///     BatchWrite::Delete("b".to_string()),
     /// ]);
-    /// assert_eq!(answers[0].as_ref().unwrap().as_ref().map(|old| old.holder), Some(1));
-    /// assert!(answers[1].as_ref().unwrap().is_none()); // nothing to delete
+    /// let first = answers[0].as_ref().unwrap();
+    /// assert_eq!(first.previous.as_ref().map(|old| old.holder), Some(1));
+    /// assert_eq!(first.stored.as_ref().map(|new| new.holder), Some(2));
+    /// assert!(answers[1].as_ref().unwrap().previous.is_none()); // nothing to delete
     /// # Ok::<(), store_core::Error>(())
     /// ```
-    fn apply_batch(&self, writes: Vec<Write<T>>) -> Vec<Result<Option<Arc<T>>, Error>> {
+    fn apply_batch(&self, writes: Vec<BatchWrite<T>>) -> Vec<Result<Written<T>, Error>> {
         writes
             .into_iter()
             .map(|write| match write {
-                Write::Upsert(obj) => self.add(obj),
-                Write::Delete(key) => Ok(self.delete(&key)),
+                BatchWrite::Upsert(obj) => {
+                    let key = obj.key();
+                    let previous = self.add(obj)?;
+                    Ok(Written {
+                        previous,
+                        stored: self.get(&key),
+                    })
+                }
+                BatchWrite::Delete(key) => Ok(Written::removed(self.delete(&key))),
             })
             .collect()
     }
 }
 
 /// One write of a [`Store::apply_batch`].
-pub enum Write<T: Keyed> {
+pub enum BatchWrite<T: Keyed> {
     /// Insert or replace the object.
     Upsert(Arc<T>),
     /// Remove the key.
     Delete(T::Key),
 }
 
-impl<T: Keyed + fmt::Debug> fmt::Debug for Write<T> {
+/// What one write of a [`Store::apply_batch`] did.
+///
+/// `stored` is what a reader of the store now gets for the key: for an upsert into a
+/// store with a transformer ([`StoreOptions::transform`](crate::StoreOptions::transform)),
+/// the transformed object, not the one written — so a caller that reports writes (an
+/// informer's handlers) can report exactly what the store holds.
+#[derive(Debug)]
+pub struct Written<T> {
+    /// The object the write replaced or removed.
+    pub previous: Option<Arc<T>>,
+    /// The object the store holds under the key now (`None` after a delete).
+    pub stored: Option<Arc<T>>,
+}
+
+impl<T> Written<T> {
+    /// An upsert that stored `stored` in place of `previous`.
+    pub fn upserted(previous: Option<Arc<T>>, stored: Arc<T>) -> Self {
+        Written {
+            previous,
+            stored: Some(stored),
+        }
+    }
+
+    /// A delete that removed `previous` (`None`: the key was absent).
+    pub fn removed(previous: Option<Arc<T>>) -> Self {
+        Written {
+            previous,
+            stored: None,
+        }
+    }
+}
+
+impl<T: Keyed + fmt::Debug> fmt::Debug for BatchWrite<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Write::Upsert(obj) => f.debug_tuple("Upsert").field(obj).finish(),
-            Write::Delete(key) => f.debug_tuple("Delete").field(key).finish(),
+            BatchWrite::Upsert(obj) => f.debug_tuple("Upsert").field(obj).finish(),
+            BatchWrite::Delete(key) => f.debug_tuple("Delete").field(key).finish(),
         }
     }
 }

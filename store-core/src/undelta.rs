@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::index::{IndexDef, Indexer};
 use crate::keyed::Keyed;
 use crate::resource_version::ResourceVersion;
-use crate::store::{Removed, Store, Write};
+use crate::store::{BatchWrite, Removed, Store, Written};
 
 type PushFn<T> = dyn Fn(Vec<Arc<T>>) + Send + Sync;
 
@@ -176,7 +176,7 @@ impl<T: Keyed, S: Store<T>> Store<T> for UndeltaStore<T, S> {
 
     /// The batch goes to the wrapped store's `apply_batch`, then one push — made even
     /// if some writes of the batch failed, since the others were applied.
-    fn apply_batch(&self, writes: Vec<Write<T>>) -> Vec<Result<Option<Arc<T>>, Error>> {
+    fn apply_batch(&self, writes: Vec<BatchWrite<T>>) -> Vec<Result<Written<T>, Error>> {
         self.write(|store| store.apply_batch(writes), |_| true)
     }
 }

@@ -4,7 +4,9 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use store_core::{Error, Indexer, ObjectName, ObjectRef, Store, Write, NAMESPACE_INDEX};
+use store_core::{
+    BatchWrite, Error, Indexer, ObjectName, ObjectRef, Store, Written, NAMESPACE_INDEX,
+};
 
 use crate::fixtures::{fragile_index, label_index, node_index, Pod, LABEL_INDEX, NODE_INDEX};
 
@@ -180,19 +182,35 @@ pub fn apply_batch_applies_in_order_and_answers_each_write<S: Store<Pod>>(make: 
     let store = make();
     store.add(Pod::new("ns", "a").at(1)).expect("add");
     let answers = store.apply_batch(vec![
-        Write::Upsert(Pod::new("ns", "a").at(2).arc()),
-        Write::Upsert(Pod::new("ns", "b").arc()),
-        Write::Delete(key("ns", "b")),
-        Write::Delete(key("ns", "missing")),
-        Write::Upsert(Pod::new("ns", "a").at(3).arc()),
+        BatchWrite::Upsert(Pod::new("ns", "a").at(2).arc()),
+        BatchWrite::Upsert(Pod::new("ns", "b").arc()),
+        BatchWrite::Delete(key("ns", "b")),
+        BatchWrite::Delete(key("ns", "missing")),
+        BatchWrite::Upsert(Pod::new("ns", "a").at(3).arc()),
     ]);
-    let answers: Vec<Option<u64>> = answers
+    let answers: Vec<Written<Pod>> = answers
         .into_iter()
-        .map(|answer| answer.expect("no index panics").map(|old| old.version))
+        .map(|answer| answer.expect("no index panics"))
         .collect();
-    assert_eq!(answers, [Some(1), None, Some(0), None, Some(2)]);
+    let previous: Vec<Option<u64>> = answers
+        .iter()
+        .map(|answer| answer.previous.as_ref().map(|old| old.version))
+        .collect();
+    assert_eq!(previous, [Some(1), None, Some(0), None, Some(2)]);
+    let stored: Vec<Option<u64>> = answers
+        .iter()
+        .map(|answer| answer.stored.as_ref().map(|new| new.version))
+        .collect();
+    assert_eq!(stored, [Some(2), Some(0), None, None, Some(3)]);
     assert_eq!(names(&store.list()), ["a"]);
-    assert_eq!(store.get(&key("ns", "a")).expect("stored").version, 3);
+    let held = store.get(&key("ns", "a")).expect("stored");
+    assert_eq!(held.version, 3);
+    // `stored` is the very object a reader gets (after a transformer, if any)
+    let last = answers[4].stored.as_ref().expect("an upsert stores");
+    assert!(
+        Arc::ptr_eq(last, &held),
+        "stored must be what the store holds"
+    );
 }
 
 /// An in-place relist: pages upserted, then `retain_listed` removes the unseen keys,
@@ -238,16 +256,28 @@ pub fn apply_batch_skips_a_write_whose_index_panics<S: Indexer<Pod>>(make: impl 
     let (fragile, _) = fragile_index("fragile");
     store.add_index(fragile).expect("fresh name");
     let answers = store.apply_batch(vec![
-        Write::Upsert(Pod::new("ns", "a").arc()),
-        Write::Upsert(Pod::new("ns", "bad").labelled(&["boom"]).arc()),
-        Write::Upsert(Pod::new("ns", "c").arc()),
+        BatchWrite::Upsert(Pod::new("ns", "a").arc()),
+        BatchWrite::Upsert(Pod::new("ns", "bad").labelled(&["boom"]).arc()),
+        BatchWrite::Upsert(Pod::new("ns", "c").arc()),
     ]);
-    assert!(matches!(answers[0], Ok(None)));
+    assert!(matches!(
+        answers[0],
+        Ok(Written {
+            previous: None,
+            stored: Some(_)
+        })
+    ));
     assert!(matches!(
         answers[1],
         Err(Error::IndexFunctionPanicked { .. })
     ));
-    assert!(matches!(answers[2], Ok(None)));
+    assert!(matches!(
+        answers[2],
+        Ok(Written {
+            previous: None,
+            stored: Some(_)
+        })
+    ));
     assert_eq!(names(&store.list()), ["a", "c"]);
 }
 

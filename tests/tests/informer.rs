@@ -14,7 +14,7 @@ use conformance::scripted::{Scripted, Then, WatchAnswer};
 use parking_lot::Mutex;
 use reflector::informer::Handler;
 use reflector::{Informer, ReflectorError, WatchEvent};
-use store_core::{DeletedObject, ResourceVersion, Status};
+use store_core::{Cache, DeletedObject, ResourceVersion, Status, StoreOptions};
 use tokio_util::sync::CancellationToken;
 
 type Log = Arc<Mutex<Vec<String>>>;
@@ -254,6 +254,61 @@ async fn the_transform_runs_once_before_caching() {
         "once per object, not per handler"
     );
     assert_eq!(*log.lock(), ["add 1 v100 true", "update 1 v100->v200"]);
+    shutdown.cancel();
+    running.await.expect("no panic");
+}
+
+/// A store built with its own transformer (`StoreOptions::transform`) under an
+/// informer: handlers hear exactly what the cache holds — an add, both sides of an
+/// update and a relist's objects are the transformed ones, never the source's.
+#[tokio::test(start_paused = true)]
+async fn handlers_hear_what_a_transforming_store_holds() {
+    let source = Scripted::new();
+    source.list_ok(vec![item(1, 1), item(2, 1)], "10");
+    source.watch(WatchAnswer::Stream(
+        vec![event("mod", 1, 2, "11"), event("add", 3, 1, "12")],
+        Then::Hang,
+    ));
+    // The transformer tags every stored object: version × 100.
+    let options =
+        StoreOptions::new().transform(|obj: Arc<Item>| Arc::new(item(obj.key, obj.version * 100)));
+    let cache = Cache::with_options(options).expect("no index clash");
+    let mut informer = Informer::builder_with_store(Arc::clone(&source), cache);
+    let heard: Arc<Mutex<Vec<Arc<Item>>>> = Arc::default();
+    let (adds, updates) = (Arc::clone(&heard), Arc::clone(&heard));
+    let registration = informer.add_handler(
+        Handler::new()
+            .on_add(move |obj, _| adds.lock().push(Arc::clone(obj)))
+            .on_update(move |old, new| updates.lock().extend([Arc::clone(old), Arc::clone(new)])),
+    );
+    let shutdown = CancellationToken::new();
+    let (informer, running) = informer.start(shutdown.clone());
+    informer.wait_until_synced().await.expect("synced");
+    settle().await;
+    drained(&registration);
+    let heard = heard.lock().clone();
+    assert_eq!(heard.len(), 5, "three adds and one update (old and new)");
+    for obj in &heard {
+        assert_eq!(
+            obj.version % 100,
+            0,
+            "a handler heard an untransformed {obj:?}"
+        );
+    }
+    // The newest object each handler heard of a key is the very one the cache holds.
+    let store = informer.store();
+    for key in [1, 2, 3] {
+        let last = heard
+            .iter()
+            .rev()
+            .find(|obj| obj.key == key)
+            .expect("heard");
+        let held = store.get(&key).expect("cached");
+        assert!(
+            Arc::ptr_eq(last, &held),
+            "key {key}: heard {last:?}, cache holds {held:?}"
+        );
+    }
     shutdown.cancel();
     running.await.expect("no panic");
 }

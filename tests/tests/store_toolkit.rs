@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use conformance::fixtures::{fragile_index, label_index, Pod, LABEL_INDEX};
 use store_core::{
-    Cache, Error, ExpirationCache, Indexer, ManualClock, ObjectName, ShardedCache, Store,
-    StoreOptions, UndeltaStore, Write,
+    BatchWrite, Cache, Error, ExpirationCache, Indexer, ManualClock, ObjectName, ShardedCache,
+    Store, StoreOptions, UndeltaStore, Written,
 };
 
 fn key(name: &str) -> ObjectName {
@@ -59,9 +59,9 @@ fn transformer_runs_once_per_written_object_and_never_on_deletes<S: Indexer<Pod>
         .unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 5, "once per listed object");
     let answers = store.apply_batch(vec![
-        Write::Upsert(Pod::new("ns", "d").labelled(&["x"]).arc()),
-        Write::Delete(key("c")),
-        Write::Upsert(Pod::new("ns", "a").at(9).arc()),
+        BatchWrite::Upsert(Pod::new("ns", "d").labelled(&["x"]).arc()),
+        BatchWrite::Delete(key("c")),
+        BatchWrite::Upsert(Pod::new("ns", "a").at(9).arc()),
     ]);
     assert!(answers.iter().all(Result::is_ok));
     assert_eq!(
@@ -118,11 +118,11 @@ fn panicking_transformer_fails_the_write_and_changes_nothing<S: Indexer<Pod>>(
 
     // In a batch only the refused write fails.
     let answers = store.apply_batch(vec![
-        Write::Upsert(Pod::new("ns", "boom").arc()),
-        Write::Upsert(Pod::new("ns", "c").arc()),
+        BatchWrite::Upsert(Pod::new("ns", "boom").arc()),
+        BatchWrite::Upsert(Pod::new("ns", "c").arc()),
     ]);
     assert!(matches!(answers[0], Err(Error::TransformPanicked { .. })));
-    assert!(matches!(answers[1], Ok(None)));
+    assert!(matches!(answers[1], Ok(Written { previous: None, .. })));
     assert_eq!(names(&store.list()), ["a", "c"]);
 }
 
@@ -195,8 +195,8 @@ fn undelta_store_pushes_the_whole_content_after_every_write() {
         .replace([Pod::new("ns", "c").arc(), Pod::new("ns", "d").arc()], "7")
         .unwrap();
     store.apply_batch(vec![
-        Write::Delete(key("c")),
-        Write::Upsert(Pod::new("ns", "e").arc()),
+        BatchWrite::Delete(key("c")),
+        BatchWrite::Upsert(Pod::new("ns", "e").arc()),
     ]);
     assert_eq!(
         *pushes.lock().unwrap(),

@@ -5,9 +5,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use store_core::delta::tombstones;
 use store_core::{
-    DeletedObject, Delta, Indexer, Keyed, OrderedEvent, OrderedFifo, PopError, Queue, Requeue,
-    Write,
+    BatchWrite, DeletedObject, Delta, Indexer, Keyed, OrderedEvent, OrderedFifo, PopError, Queue,
+    Requeue, Written,
 };
 
 use super::informer::Shared;
@@ -111,22 +112,27 @@ where
     let applied = pending.len();
     let answers = shared.store.writer().apply_batch(writes);
     for (answer, note) in answers.into_iter().zip(pending) {
+        // Handlers hear what the cache now holds (`stored`: after the store's own
+        // transformer, if it has one), never a version a reader cannot see.
         let (notification, sync_only) = match (answer, note) {
             (Err(error), _) => {
                 shared.report(&ReflectorError::Store(error));
                 continue;
             }
             (Ok(_), Pending::Delete(deleted)) => (Notification::Delete(deleted), false),
-            (Ok(None), Pending::Upsert { obj, .. }) => {
-                (Notification::Add(obj, is_initial_list), false)
-            }
-            (Ok(Some(old)), Pending::Upsert { obj, sync }) => {
-                let sync_only = match sync {
-                    Resync::No => false,
-                    Resync::Yes => true,
-                    Resync::IfUnchanged => (shared.unchanged)(&old, &obj),
-                };
-                (Notification::Update(old, obj), sync_only)
+            (Ok(Written { previous, stored }), Pending::Upsert { obj, sync }) => {
+                let obj = stored.unwrap_or(obj);
+                match previous {
+                    None => (Notification::Add(obj, is_initial_list), false),
+                    Some(old) => {
+                        let sync_only = match sync {
+                            Resync::No => false,
+                            Resync::Yes => true,
+                            Resync::IfUnchanged => (shared.unchanged)(&old, &obj),
+                        };
+                        (Notification::Update(old, obj), sync_only)
+                    }
+                }
             }
         };
         for listener in &mut listeners.list {
@@ -156,19 +162,19 @@ where
 fn plan<'a, T, S>(
     store: &CacheReader<T, S>,
     events: impl Iterator<Item = &'a OrderedEvent<T>>,
-) -> (Vec<Write<T>>, Vec<Pending<T>>)
+) -> (Vec<BatchWrite<T>>, Vec<Pending<T>>)
 where
     T: Keyed + Send + Sync + 'static,
     S: Indexer<T> + 'static,
 {
-    let mut writes: Vec<Write<T>> = Vec::new();
+    let mut writes: Vec<BatchWrite<T>> = Vec::new();
     let mut pending: Vec<Pending<T>> = Vec::new();
     for event in events {
         match event {
             OrderedEvent::Delta(delta) => {
                 let (write, note) = match delta {
                     Delta::Deleted(deleted) => (
-                        Write::Delete(deleted.key()),
+                        BatchWrite::Delete(deleted.key()),
                         Pending::Delete(deleted.clone()),
                     ),
                     Delta::Added(obj) | Delta::Updated(obj) => upsert(obj, Resync::No),
@@ -182,16 +188,17 @@ where
                 // Reconciled against the cache: what the list lacks leaves first
                 // (tombstones, in key order), then the list in its order.
                 let listed: HashSet<T::Key> = objects.iter().map(|obj| obj.key()).collect();
-                let mut gone: Vec<T::Key> = store
+                let cached = store
                     .list_keys()
                     .into_iter()
-                    .filter(|key| !listed.contains(key))
-                    .collect();
-                gone.sort_unstable();
-                for key in gone {
+                    .filter(|key| !listed.contains(key));
+                let candidates = cached.map(|key| {
                     let last = store.get(&key);
-                    writes.push(Write::Delete(key.clone()));
-                    pending.push(Pending::Delete(DeletedObject::Unknown { key, last }));
+                    (key, last)
+                });
+                for tombstone in tombstones(candidates, |key| listed.contains(key)) {
+                    writes.push(BatchWrite::Delete(tombstone.key()));
+                    pending.push(Pending::Delete(tombstone));
                 }
                 for obj in objects {
                     let (write, note) = upsert(obj, Resync::IfUnchanged);
@@ -206,9 +213,9 @@ where
 }
 
 /// An upsert's write, and the notification it will make.
-fn upsert<T: Keyed>(obj: &Arc<T>, sync: Resync) -> (Write<T>, Pending<T>) {
+fn upsert<T: Keyed>(obj: &Arc<T>, sync: Resync) -> (BatchWrite<T>, Pending<T>) {
     (
-        Write::Upsert(Arc::clone(obj)),
+        BatchWrite::Upsert(Arc::clone(obj)),
         Pending::Upsert {
             obj: Arc::clone(obj),
             sync,
