@@ -17,7 +17,11 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::backoff::{Backoff, BackoffConfig};
+mod backoff;
+
+use self::backoff::Backoff;
+pub use self::backoff::BackoffConfig;
+
 use crate::error::{ReflectorError, StoppedBeforeSync};
 use crate::lister_watcher::{ListOptions, ListerWatcher, WatchEvent, WatchOptions, WatchStream};
 use crate::reflector_store::{Change, ReflectorStore};

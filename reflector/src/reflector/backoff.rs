@@ -53,14 +53,14 @@ impl Default for BackoffConfig {
 
 /// The running state: the current delay sequence and when it last failed.
 #[derive(Debug)]
-pub(crate) struct Backoff {
+pub(super) struct Backoff {
     config: BackoffConfig,
     delays: Option<ExponentialBackoff>,
     last_failure: Option<Instant>,
 }
 
 impl Backoff {
-    pub(crate) fn new(config: BackoffConfig) -> Self {
+    pub(super) fn new(config: BackoffConfig) -> Self {
         Backoff {
             config,
             delays: None,
@@ -69,7 +69,7 @@ impl Backoff {
     }
 
     /// The delay to wait after a failure happening now.
-    pub(crate) fn next_delay(&mut self) -> Duration {
+    pub(super) fn next_delay(&mut self) -> Duration {
         let now = Instant::now();
         let healthy = self
             .last_failure
