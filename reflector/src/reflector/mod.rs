@@ -7,8 +7,8 @@
 //!
 //! ```text
 //! StreamList  synced ───────────────────────▶ Watch, going on with the same stream
-//!             failed ───────────────────────▶ List, same attempt (for good if the
-//!                                             source cannot stream lists)
+//!             failed ───────────────────────▶ List, same attempt (and from then on
+//!                                             if the source cannot stream lists)
 //!             store refused a page ─────────▶ Backoff ▶ a new attempt
 //! List        synced ───────────────────────▶ Watch
 //!             version unavailable ──────────▶ List at "", same attempt, no backoff
@@ -131,8 +131,10 @@ pub struct Reflector<T, L, S> {
     paginated_result: AtomicBool,
     /// The source said it cannot stream lists: list+watch from now on.
     streaming_unsupported: AtomicBool,
-    /// The source instance the last list came from ([`List::source_id`](crate::lister_watcher::List::source_id)), handed to
+    /// The source instance the last list came from ([`List::source_id`]), handed to
     /// every watch so that a replaced source (a recreated etcd cluster) is noticed.
+    ///
+    /// [`List::source_id`]: crate::lister_watcher::List::source_id
     source_id: Mutex<Option<String>>,
     _stopped: StopGuard,
     _object: PhantomData<fn() -> T>,
@@ -284,7 +286,11 @@ where
                     // failure: list the latest at once, in the same attempt, with no
                     // backoff.
                     Err(status) if unavailable(&status) && !attempt.resource_version.is_empty() => {
-                        tracing::info!(resource_version = %attempt.resource_version, %status, "listed version unavailable; listing the latest");
+                        tracing::info!(
+                            resource_version = %attempt.resource_version,
+                            %status,
+                            "listed version unavailable; listing the latest"
+                        );
                         self.list_latest(&mut attempt);
                         Phase::List(attempt)
                     }
