@@ -38,8 +38,8 @@
 //!
 //! - [`lister_watcher`]: the source contract — [`ListerWatcher`], [`List`],
 //!   [`WatchEvent`].
-//! - [`reflector`](mod@reflector): [`Reflector`], its [`ReflectorConfig`] and
-//!   [`ReflectorHandle`]; [`backoff`]: [`BackoffConfig`].
+//! - [`reflector`](mod@reflector): [`Reflector`], its [`ReflectorConfig`],
+//!   [`BackoffConfig`] and [`ReflectorHandle`].
 //! - [`reflector_store`]: [`ReflectorStore`] and the [`Change`]s it applies.
 //! - [`informer`]: [`Informer`] and its handlers.
 //! - [`memory`]: [`MemoryServer`], the embedded versioned source with fault injection.
@@ -52,7 +52,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod backoff;
 pub mod error;
 #[cfg(feature = "etcd")]
 pub mod etcd;
@@ -65,7 +64,6 @@ pub mod memory;
 pub mod reflector;
 pub mod reflector_store;
 
-pub use backoff::BackoffConfig;
 pub use error::{InformerStopped, ReflectorError, StoppedBeforeSync};
 #[cfg(feature = "etcd")]
 pub use etcd::{EtcdConfig, EtcdSource, EtcdWriter};
@@ -77,6 +75,6 @@ pub use informer::{
 pub use kubernetes::KubeSource;
 pub use lister_watcher::{List, ListOptions, ListerWatcher, WatchEvent, WatchOptions, WatchStream};
 pub use memory::{MemoryServer, MemoryServerConfig, Request};
-pub use reflector::{Reflector, ReflectorConfig, ReflectorHandle, RelistMode};
+pub use reflector::{BackoffConfig, Reflector, ReflectorConfig, ReflectorHandle, RelistMode};
 pub use reflector_store::{Change, ReflectorStore};
 pub use store_core;

@@ -1,10 +1,13 @@
 //! [`BackoffConfig`]: the reflector's jittered exponential backoff, reset after a
-//! healthy stretch.
+//! healthy stretch; the wait itself; and the retry budget for watches answering
+//! `InternalError`.
 
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
+use store_core::Status;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 /// How long a reflector waits after a failure before it tries again.
 ///
@@ -53,14 +56,14 @@ impl Default for BackoffConfig {
 
 /// The running state: the current delay sequence and when it last failed.
 #[derive(Debug)]
-pub(crate) struct Backoff {
+pub(super) struct Backoff {
     config: BackoffConfig,
     delays: Option<ExponentialBackoff>,
     last_failure: Option<Instant>,
 }
 
 impl Backoff {
-    pub(crate) fn new(config: BackoffConfig) -> Self {
+    pub(super) fn new(config: BackoffConfig) -> Self {
         Backoff {
             config,
             delays: None,
@@ -69,7 +72,7 @@ impl Backoff {
     }
 
     /// The delay to wait after a failure happening now.
-    pub(crate) fn next_delay(&mut self) -> Duration {
+    pub(super) fn next_delay(&mut self) -> Duration {
         let now = Instant::now();
         let healthy = self
             .last_failure
@@ -94,6 +97,57 @@ impl Backoff {
         // Without a limit on attempts the sequence never ends; `max` is the fallback
         // should it ever.
         delays.next().unwrap_or(config.max)
+    }
+}
+
+/// client-go's `RetryWithDeadline` for watches answering `InternalError`: retry while
+/// the first of a run of such errors is at most `max` ago; a run ends after a minute
+/// without one.
+pub(super) struct InternalErrorRetry {
+    max: Duration,
+    first: Option<Instant>,
+    last: Option<Instant>,
+}
+
+impl InternalErrorRetry {
+    const RESET_AFTER: Duration = Duration::from_secs(60);
+
+    pub(super) fn new(max: Duration) -> Self {
+        InternalErrorRetry {
+            max,
+            first: None,
+            last: None,
+        }
+    }
+
+    /// Whether a watch that just failed with `status` should be retried rather than
+    /// followed by a relist.
+    pub(super) fn should_retry(&mut self, status: &Status) -> bool {
+        if self.max.is_zero() || !status.is_internal_error() {
+            return false;
+        }
+        let now = Instant::now();
+        if self.last.is_none_or(|last| now - last > Self::RESET_AFTER) {
+            self.first = Some(now);
+        }
+        self.last = Some(now);
+        if self.first.is_some_and(|first| now - first <= self.max) {
+            true
+        } else {
+            self.first = None;
+            self.last = None;
+            false
+        }
+    }
+}
+
+/// Waits out the next backoff delay; `false` when shut down meanwhile.
+pub(super) async fn sleep(backoff: &mut Backoff, shutdown: &CancellationToken) -> bool {
+    let delay = backoff.next_delay();
+    tracing::debug!(?delay, "backing off");
+    tokio::select! {
+        _ = shutdown.cancelled() => false,
+        _ = tokio::time::sleep(delay) => true,
     }
 }
 

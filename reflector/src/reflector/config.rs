@@ -1,0 +1,130 @@
+//! [`ReflectorConfig`]: how a reflector lists, watches and backs off, and
+//! [`RelistMode`]: how a relist reaches the store. The defaults are client-go's.
+
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use super::backoff::BackoffConfig;
+
+/// How a [`Reflector`](super::Reflector) lists, watches and backs off. `Default` is client-go's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReflectorConfig {
+    /// Objects per list page; `None` lists everything in one answer.
+    ///
+    /// As client-go's pager: lists at `"0"` and `""` ask for pages; a list at any
+    /// other version is *not* paginated (a Kubernetes API server treats `limit` with
+    /// `resourceVersion=N` as an exact read that can answer 410), unless the first
+    /// list at `"0"` came back paginated — then the server has no watch cache and
+    /// honours pages, and every later list asks for them — or
+    /// [`always_paginate`](ReflectorConfig::always_paginate) is set.
+    pub page_size: Option<usize>,
+    /// Paginate every list, whatever its version (client-go: an explicitly set
+    /// `WatchListPageSize`). Default `false`.
+    pub always_paginate: bool,
+    /// The range each watch's timeout is drawn from, so that many watches do not end
+    /// together (client-go: 5 to 10 minutes).
+    pub watch_timeout: RangeInclusive<Duration>,
+    /// A watch that ends cleanly sooner than this, with no event at all, counts as an
+    /// error (client-go: 1 s).
+    pub min_watch_duration: Duration,
+    /// Ask the source for bookmarks.
+    pub bookmarks: bool,
+    /// Hand the store a [`Change::Resync`] this often while watching; `None` never.
+    ///
+    /// [`Change::Resync`]: crate::reflector_store::Change::Resync
+    pub resync_period: Option<Duration>,
+    /// Waits after failures.
+    pub backoff: BackoffConfig,
+    /// How long a watch that keeps failing with `InternalError` is retried (after a
+    /// backoff, from the last synced version) before the reflector relists; counted
+    /// from the first such error, and started afresh after a minute without one
+    /// (client-go's `MaxInternalErrorRetryDuration`). Zero, the default as in
+    /// client-go, relists at the first one.
+    pub internal_error_retry: Duration,
+    /// Sync with a streaming list (Kubernetes' watch-list, KEP-3157) instead of a
+    /// list: one watch with [`WatchOptions::send_initial_events`] delivers the state,
+    /// the store is replaced at [`WatchEvent::InitialEventsEnd`] (its version is the
+    /// only one taken), and the same watch goes on with live events — no second copy
+    /// of a big list in flight, and no list request at all. If the source answers
+    /// that it cannot (`BadRequest`, `MethodNotAllowed`, `NotAcceptable`, `Invalid`,
+    /// `UnsupportedMediaType`), the reflector uses list+watch from then on; on any
+    /// other failure it lists for that attempt (client-go: "making progress is better
+    /// than deadlocking"). A source that never sends the end is logged and reported
+    /// ([`ReflectorError::StreamingListStalled`]) every 10 s while the reflector keeps
+    /// waiting. Default `false`.
+    ///
+    /// [`WatchOptions::send_initial_events`]: crate::lister_watcher::WatchOptions::send_initial_events
+    /// [`WatchEvent::InitialEventsEnd`]: crate::lister_watcher::WatchEvent::InitialEventsEnd
+    /// [`ReflectorError::StreamingListStalled`]: crate::error::ReflectorError::StreamingListStalled
+    pub streaming_list: bool,
+    /// How a relist (any list after the first) reaches the store; see [`RelistMode`].
+    /// Default [`RelistMode::Atomic`].
+    pub relist_mode: RelistMode,
+}
+
+/// How a relist reaches the store (DESIGN §10).
+///
+/// The first list always fills the store with one replace: the store is empty, so
+/// nothing is held twice.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RelistMode {
+    /// The whole list is gathered, then handed to the store as one `Replaced`: a
+    /// [`Cache`](store_core::Cache) reader never sees a half-relisted store, but the
+    /// old content and the whole new list are held at once (about 2× the steady
+    /// memory at the peak).
+    #[default]
+    Atomic,
+    /// Each page is written to the store as it arrives (an upsert per object) and the
+    /// keys are marked seen; at the end, the keys not seen are removed (tombstones for
+    /// a queue or an informer). A reader sees each key in its old or its new state,
+    /// never missing while the source still has it; the peak is the steady memory plus
+    /// one page and the set of seen keys. A store that does not take in-place relists
+    /// ([`ReflectorStore::supports_in_place_relist`]) is relisted atomically. A
+    /// streaming list (watch-list) is written in pages of
+    /// [`page_size`](ReflectorConfig::page_size) initial events (500 without one); a key
+    /// deleted before the end of the initial events is removed at the end with the
+    /// other unseen keys.
+    ///
+    /// The saving needs an allocator that reuses, for the new objects, the memory the
+    /// replaced ones free. glibc's default of one arena per thread often does not: the
+    /// relist decodes on another runtime worker than the first list did, so the freed
+    /// objects sit in one arena while the new ones grow another (measured: 1.93–1.96×
+    /// instead of 1.01–1.05×; `BENCHMARKS.md`). Either run the reflector (or the
+    /// informer) on a current-thread runtime of its own, so that every list decodes on
+    /// one thread and so in one arena (measured: 1.02× for a `Cache`, 1.05× for an
+    /// informer, with glibc's defaults), or run with `MALLOC_ARENA_MAX=1` or `2`.
+    ///
+    /// ```no_run
+    /// # fn informer_future() -> impl std::future::Future<Output = ()> + Send + 'static { async {} }
+    /// // the rest of the program keeps its multi-thread runtime
+    /// let reflecting = std::thread::spawn(|| {
+    ///     tokio::runtime::Builder::new_current_thread()
+    ///         .enable_all()
+    ///         .build()
+    ///         .expect("a runtime")
+    ///         .block_on(informer_future()) // e.g. `reflector.run(shutdown)`
+    /// });
+    /// # reflecting.join().unwrap();
+    /// ```
+    ///
+    /// [`ReflectorStore::supports_in_place_relist`]: crate::reflector_store::ReflectorStore::supports_in_place_relist
+    InPlace,
+}
+
+impl Default for ReflectorConfig {
+    fn default() -> Self {
+        ReflectorConfig {
+            page_size: Some(500),
+            always_paginate: false,
+            watch_timeout: Duration::from_secs(300)..=Duration::from_secs(600),
+            min_watch_duration: Duration::from_secs(1),
+            bookmarks: true,
+            resync_period: None,
+            backoff: BackoffConfig::default(),
+            internal_error_retry: Duration::ZERO,
+            streaming_list: false,
+            relist_mode: RelistMode::Atomic,
+        }
+    }
+}
