@@ -61,6 +61,7 @@ pub mod informer;
 pub mod kubernetes;
 pub mod lister_watcher;
 pub mod memory;
+mod readiness;
 pub mod reflector;
 pub mod reflector_store;
 
@@ -68,8 +69,7 @@ pub use error::{InformerStopped, ReflectorError, StoppedBeforeSync};
 #[cfg(feature = "etcd")]
 pub use etcd::{EtcdConfig, EtcdSource, EtcdWriter};
 pub use informer::{
-    CacheReader, EventHandler, Handler, HandlerRegistration, Informer, InformerBuilder,
-    InformerMetrics,
+    EventHandler, Handler, HandlerRegistration, Informer, InformerBuilder, InformerMetrics,
 };
 #[cfg(feature = "kube")]
 pub use kubernetes::KubeSource;

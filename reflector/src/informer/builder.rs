@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use store_core::{DeletedObject, Indexer, Keyed, OrderedFifo, Queue, ShardedCache};
+use store_core::{DeletedObject, Indexer, Keyed, OrderedFifo, Queue, ReadOnly, ShardedCache};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -20,10 +20,9 @@ use super::informer::{Informer, Listeners, Shared};
 use super::metrics::Recorded;
 use super::processor::{process, resync_due, same_version};
 use super::queue_writer::QueueWriter;
-use super::reader::CacheReader;
-use super::readiness::SyncState;
 use crate::error::ReflectorError;
 use crate::lister_watcher::ListerWatcher;
+use crate::readiness::SyncState;
 use crate::reflector::{Reflector, ReflectorConfig, ReflectorHandle};
 
 /// Starts the reflector on the informer's queue: built in `new`, where the source's
@@ -116,7 +115,8 @@ where
         });
         InformerBuilder {
             shared: Arc::new(Shared {
-                store: CacheReader::new(store),
+                reader: ReadOnly::new(store.clone()),
+                store,
                 listeners: Mutex::new(Listeners {
                     list: Vec::new(),
                     closed: false,
@@ -255,7 +255,7 @@ where
             atomic,
             batch_size,
         } = self;
-        let known = shared.store.writer().clone();
+        let known = shared.store.clone();
         let mut queue = OrderedFifo::with_known_objects(known).emit_bookmarks();
         if atomic {
             queue = queue.atomic_replace();

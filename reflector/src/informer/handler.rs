@@ -10,8 +10,8 @@ use store_core::{DeletedObject, Keyed};
 use tokio::sync::watch;
 
 use super::progress::Progress;
-use super::readiness::{wait_synced, SyncState};
 use crate::error::StoppedBeforeSync;
+use crate::readiness::{wait_synced, SyncState};
 
 /// Reacts to what an [`Informer`](crate::Informer) sees. Every method has an empty
 /// default.

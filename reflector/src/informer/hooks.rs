@@ -7,8 +7,8 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::error::ReflectorError;
+use crate::readiness::ErrorHook;
 
-type ErrorHook = Arc<dyn Fn(&ReflectorError) + Send + Sync>;
 /// The informer's error hook, read each time a failure is reported (so that a hook
 /// set after a handler registered still hears that handler's panics).
 pub(super) type SharedHook = Arc<Mutex<Option<ErrorHook>>>;

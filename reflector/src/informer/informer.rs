@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use store_core::{
-    DeletedObject, Indexer, Keyed, OrderedFifo, Queue, ResourceVersion, ShardedCache,
+    DeletedObject, Indexer, Keyed, OrderedFifo, Queue, ReadOnly, ResourceVersion, ShardedCache,
 };
 use tokio::sync::watch;
 
@@ -15,9 +15,8 @@ use super::handler::{Deregister, EventHandler, Handler, HandlerRegistration};
 use super::hooks::{report_to, SharedHook};
 use super::listener::{register, Listener, Notification, Registered, RuntimeSlot};
 use super::metrics::{InformerMetrics, Recorded};
-use super::reader::CacheReader;
-use super::readiness::{wait_synced, SyncState};
 use crate::error::{InformerStopped, ReflectorError, StoppedBeforeSync};
+use crate::readiness::{wait_synced, SyncState};
 use crate::reflector::ReflectorHandle;
 
 /// Whether two versions of an object are the same (then an update of it is a resync).
@@ -34,7 +33,10 @@ pub(super) struct Listeners<T: Keyed> {
 /// processing task applies batches and fans them out through it), the [`Informer`]
 /// handle reads it.
 pub(super) struct Shared<T: Keyed, S> {
-    pub(super) store: CacheReader<T, S>,
+    /// The cache; the informer is its only writer.
+    pub(super) store: S,
+    /// The read-only view of it that [`Informer::store`] hands out.
+    pub(super) reader: ReadOnly<T, S>,
     /// Held while a popped batch is applied to the store and fanned out, and while a
     /// late handler takes its snapshot: a new handler sees every object exactly once,
     /// either in its replay or as a later notification.
@@ -132,9 +134,37 @@ where
     T: Keyed + Send + Sync + 'static,
     S: Indexer<T> + 'static,
 {
-    /// The indexed cache the informer fills, read-only.
-    pub fn store(&self) -> &CacheReader<T, S> {
-        &self.shared.store
+    /// The indexed cache the informer fills, read-only: every read of a
+    /// [`Store`](store_core::Store) and an [`Indexer`], no write (kube-runtime's
+    /// `Store`/`Writer` split). Writes happen only through the informer, in the source's
+    /// order, so what a reader sees is always a state the informer's handlers were (or
+    /// will be) told about. Cheap to clone.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use reflector::{Informer, MemoryServer};
+    /// use store_core::{Keyed, NAMESPACE_INDEX};
+    /// use tokio_util::sync::CancellationToken;
+    ///
+    /// #[derive(Keyed, Debug)]
+    /// #[keyed(namespace = "namespace", name = "name")]
+    /// struct Pod { namespace: String, name: String }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let server = MemoryServer::new();
+    /// server.create(Pod { namespace: "web".into(), name: "a".into() }).unwrap();
+    /// let shutdown = CancellationToken::new();
+    /// let (informer, running) = Informer::builder(server).start(shutdown.clone());
+    /// informer.wait_until_synced().await.unwrap();
+    /// let pods = informer.store().clone(); // a ReadOnly: hand it to whoever reads
+    /// assert_eq!(pods.by_index(NAMESPACE_INDEX, "web").unwrap().len(), 1);
+    /// // pods.add(..) does not exist: the informer is the only writer
+    /// shutdown.cancel();
+    /// running.await.unwrap();
+    /// # });
+    /// ```
+    pub fn store(&self) -> &ReadOnly<T, S> {
+        &self.shared.reader
     }
 
     /// Whether the initial list has been listed, cached and handed to the handlers'

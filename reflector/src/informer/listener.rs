@@ -12,8 +12,8 @@ use tokio::sync::watch;
 use super::handler::{Deregister, EventHandler, HandlerRegistration};
 use super::hooks::{report_to, SharedHook};
 use super::progress::Progress;
-use super::readiness::SyncState;
 use crate::error::ReflectorError;
+use crate::readiness::SyncState;
 use store_core::panic::panic_message;
 
 /// The tokio runtime the informer started on, entered by the handler threads so

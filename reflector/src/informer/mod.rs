@@ -4,7 +4,7 @@
 //! - [`InformerBuilder`] configures it; [`start`](InformerBuilder::start) consumes the
 //!   builder (a second start cannot compile) and hands back the running [`Informer`]
 //!   and the task that ends once it has shut down and every handler has drained.
-//! - [`Informer::store`] is a read-only [`CacheReader`]: the informer is the only
+//! - [`Informer::store`] is a read-only [`ReadOnly`](store_core::ReadOnly): the informer is the only
 //!   writer of its cache.
 //! - [`EventHandler`]s run on their own threads, in source order;
 //!   [`HandlerRegistration`] follows one and removes it.
@@ -28,8 +28,10 @@
 //! - `queue_writer`: the reflector's store, writing into the [`OrderedFifo`].
 //! - `handler`: [`EventHandler`], [`Handler`], [`HandlerRegistration`].
 //! - `listener`: each handler's queue and thread; `progress`: its counters.
-//! - `hooks`: the error hook and the transform; `readiness`: synced or stopped.
-//! - `metrics`: [`InformerMetrics`]; `reader`: [`CacheReader`].
+//! - `hooks`: the error hook and the transform (synced-or-stopped lives in the
+//!   crate's `readiness`, shared with the reflector).
+//! - `metrics`: [`InformerMetrics`]. The read-only view of the cache is store-core's
+//!   [`ReadOnly`](store_core::ReadOnly).
 //!
 //! [`OrderedFifo`]: store_core::OrderedFifo
 
@@ -44,11 +46,8 @@ mod metrics;
 mod processor;
 mod progress;
 mod queue_writer;
-mod reader;
-mod readiness;
 
 pub use self::builder::InformerBuilder;
 pub use self::handler::{EventHandler, Handler, HandlerRegistration};
 pub use self::informer::Informer;
 pub use self::metrics::{InformerMetrics, LatencySummary};
-pub use self::reader::CacheReader;

@@ -13,7 +13,6 @@ use store_core::{
 
 use super::informer::Shared;
 use super::listener::Notification;
-use super::reader::CacheReader;
 use crate::error::ReflectorError;
 
 /// Pops the queue in batches until it is closed and drained.
@@ -110,7 +109,7 @@ where
     let mut listeners = shared.listeners.lock();
     let (writes, pending) = plan(&shared.store, events);
     let applied = pending.len();
-    let answers = shared.store.writer().apply_batch(writes);
+    let answers = shared.store.apply_batch(writes);
     for (answer, note) in answers.into_iter().zip(pending) {
         // Handlers hear what the cache now holds (`stored`: after the store's own
         // transformer, if it has one), never a version a reader cannot see.
@@ -160,7 +159,7 @@ where
 /// applied. A relist (`ReplacedAll`) is reconciled against the cache as it is; the
 /// caller holds the listeners' lock (see `Shared::listeners`).
 fn plan<'a, T, S>(
-    store: &CacheReader<T, S>,
+    store: &S,
     events: impl Iterator<Item = &'a OrderedEvent<T>>,
 ) -> (Vec<BatchWrite<T>>, Vec<Pending<T>>)
 where

@@ -11,13 +11,7 @@ use store_core::ResourceVersion;
 use tokio::sync::watch;
 
 use crate::error::StoppedBeforeSync;
-
-/// Whether a reflector has synced, and whether it has stopped.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(super) struct SyncState {
-    pub(super) synced: bool,
-    pub(super) stopped: bool,
-}
+use crate::readiness::{wait_synced, SyncState};
 
 /// What the reflector shares with its [`ReflectorHandle`]s.
 pub(super) struct Shared {
@@ -80,19 +74,9 @@ impl ReflectorHandle {
     /// has, [`StoppedBeforeSync`] once the reflector stopped without syncing (as
     /// kube's `wait_until_ready`), so the future always ends.
     pub async fn wait_until_synced(&self) -> Result<(), StoppedBeforeSync> {
-        let mut state = self.shared.state.subscribe();
-        // The sender lives in `shared`, which this handle keeps alive: `wait_for`
-        // cannot fail with "closed" while we hold it.
-        let reached = state
-            .wait_for(|state| state.synced || state.stopped)
-            .await
-            .map(|state| state.synced)
-            .unwrap_or(false);
-        if reached {
-            Ok(())
-        } else {
-            Err(StoppedBeforeSync)
-        }
+        // The sender lives in `shared`, which this handle keeps alive: the wait cannot
+        // fail with "closed" while we hold it.
+        wait_synced(&self.shared.state.subscribe()).await
     }
 
     /// The resource version of the last list, event or bookmark applied: where the

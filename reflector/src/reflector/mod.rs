@@ -39,7 +39,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use store_core::{Keyed, ResourceVersion, Status};
+use store_core::{Keyed, ReadOnly, ResourceVersion, Status, Store};
 use tokio::time::Interval;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -50,6 +50,7 @@ use self::list::{Attempt, ListFrom, Sink};
 use self::watch::{resync_clock, Next};
 use crate::error::ReflectorError;
 use crate::lister_watcher::{ListerWatcher, WatchStream};
+use crate::readiness::ErrorHook;
 use crate::reflector_store::ReflectorStore;
 
 mod backoff;
@@ -62,8 +63,6 @@ mod watch;
 pub use self::backoff::BackoffConfig;
 pub use self::config::{ReflectorConfig, RelistMode};
 pub use self::handle::ReflectorHandle;
-
-type ErrorHook = Arc<dyn Fn(&ReflectorError) + Send + Sync>;
 
 /// Keeps a [`ReflectorStore`] in sync with a [`ListerWatcher`]: client-go's reflector.
 ///
@@ -217,6 +216,38 @@ where
     /// A handle to watch this reflector's progress from elsewhere.
     pub fn handle(&self) -> ReflectorHandle {
         ReflectorHandle::new(Arc::clone(&self.shared))
+    }
+
+    /// A read-only view of the store this reflector writes, to hand to code that only
+    /// reads (kube-runtime's `Store`/`Writer` split): the reflector stays its only
+    /// writer. Any number can be made, before or after `run` starts.
+    ///
+    /// ```
+    /// use reflector::{MemoryServer, Reflector};
+    /// use store_core::{Cache, Keyed};
+    /// use tokio_util::sync::CancellationToken;
+    ///
+    /// #[derive(Keyed, Debug)]
+    /// struct Node { #[key] name: String }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let server = MemoryServer::new();
+    /// server.create(Node { name: "n1".into() }).unwrap();
+    /// let reflector = Reflector::new(server, Cache::new());
+    /// let (nodes, handle) = (reflector.reader(), reflector.handle());
+    /// let shutdown = CancellationToken::new();
+    /// let running = tokio::spawn(reflector.run(shutdown.clone()));
+    /// handle.wait_until_synced().await.expect("synced");
+    /// assert!(nodes.get("n1").is_some()); // reads only: `nodes.add` does not exist
+    /// shutdown.cancel();
+    /// running.await.unwrap();
+    /// # });
+    /// ```
+    pub fn reader(&self) -> ReadOnly<T, S>
+    where
+        S: Store<T>,
+    {
+        ReadOnly::new(self.store.clone())
     }
 
     /// Lists and watches until `shutdown` is cancelled; see the type's documentation.
