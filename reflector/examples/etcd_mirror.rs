@@ -28,9 +28,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reflector::etcd::{EtcdConfig, EtcdSource};
+use reflector::sources::etcd::{EtcdConfig, EtcdSource};
 use reflector::{
-    Informer, List, ListOptions, ListerWatcher, ReflectorConfig, WatchOptions, WatchStream,
+    Informer, ListOptions, ListPage, ListerWatcher, ReflectorConfig, WatchOptions, WatchStream,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -127,7 +127,7 @@ impl<L: ListerWatcher<Object>> ListerWatcher<Object> for ListProgress<L> {
     fn list(
         &self,
         options: ListOptions,
-    ) -> impl Future<Output = Result<List<Object>, Status>> + Send {
+    ) -> impl Future<Output = Result<ListPage<Object>, Status>> + Send {
         let first_page = options.continue_token.is_none();
         let page = self.inner.list(options);
         let (listed, total) = (Arc::clone(&self.listed), self.total);

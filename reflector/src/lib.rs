@@ -36,45 +36,42 @@
 //!
 //! ## Map
 //!
-//! - [`lister_watcher`]: the source contract — [`ListerWatcher`], [`List`],
+//! - [`source`]: the source contract — [`ListerWatcher`], [`ListPage`],
 //!   [`WatchEvent`].
+//! - [`sources`]: the sources — [`MemoryServer`] (the embedded versioned source, with
+//!   fault injection), `EtcdSource` (feature `etcd`: a real etcd's key prefix) and
+//!   `KubeSource` (feature `kube`: the Kubernetes API).
+//! - [`store`]: [`ReflectorStore`], what a reflector writes into, and the [`Change`]s
+//!   it applies (each with its resource version).
 //! - [`reflector`](mod@reflector): [`Reflector`], its [`ReflectorConfig`],
 //!   [`BackoffConfig`] and [`ReflectorHandle`].
-//! - [`reflector_store`]: [`ReflectorStore`] and the [`Change`]s it applies.
 //! - [`informer`]: [`Informer`] and its handlers.
-//! - [`memory`]: [`MemoryServer`], the embedded versioned source with fault injection.
 //! - [`history`]: the serving side's history window, watcher fan-out and list
 //!   snapshots, shared by `MemoryServer` and the `watch-server` crate.
-//! - `etcd` (feature `etcd`): `EtcdSource`, a real etcd's key prefix as a source.
-//! - `kubernetes` (feature `kube`): `KubeSource`, the Kubernetes API as a source.
 //! - [`error`]: [`ReflectorError`], what the error hook receives.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod error;
-#[cfg(feature = "etcd")]
-pub mod etcd;
 pub mod history;
 pub mod informer;
-#[cfg(feature = "kube")]
-pub mod kubernetes;
-pub mod lister_watcher;
-pub mod memory;
 mod readiness;
 pub mod reflector;
-pub mod reflector_store;
+pub mod source;
+pub mod sources;
+pub mod store;
 
 pub use error::{InformerStopped, ReflectorError, StoppedBeforeSync};
-#[cfg(feature = "etcd")]
-pub use etcd::{EtcdConfig, EtcdSource, EtcdWriter};
 pub use informer::{
     EventHandler, Handler, HandlerRegistration, Informer, InformerBuilder, InformerMetrics,
 };
-#[cfg(feature = "kube")]
-pub use kubernetes::KubeSource;
-pub use lister_watcher::{List, ListOptions, ListerWatcher, WatchEvent, WatchOptions, WatchStream};
-pub use memory::{MemoryServer, MemoryServerConfig, Request};
 pub use reflector::{BackoffConfig, Reflector, ReflectorConfig, ReflectorHandle, RelistMode};
-pub use reflector_store::{Change, ReflectorStore};
+pub use source::{ListOptions, ListPage, ListerWatcher, WatchEvent, WatchOptions, WatchStream};
+#[cfg(feature = "etcd")]
+pub use sources::etcd::{EtcdConfig, EtcdSource, EtcdWriter};
+#[cfg(feature = "kube")]
+pub use sources::kube::KubeSource;
+pub use sources::memory::{MemoryServer, MemoryServerConfig};
+pub use store::{Change, ReflectorStore};
 pub use store_core;

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use conformance::etcd_harness::EtcdServer;
 use etcd_client::{Client, ConnectOptions, EventType, GetOptions, WatchOptions};
 use futures::StreamExt;
-use reflector::etcd::{EtcdConfig, EtcdSource};
+use reflector::sources::etcd::{EtcdConfig, EtcdSource};
 use reflector::{Change, Reflector, ReflectorConfig, ReflectorStore};
 use serde::{Deserialize, Serialize};
 use store_core::{Cache, Keyed, ShardedCache, Store};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use futures::stream::{self, StreamExt};
 use parking_lot::Mutex;
-use reflector::{List, ListOptions, ListerWatcher, WatchEvent, WatchOptions, WatchStream};
+use reflector::{ListOptions, ListPage, ListerWatcher, WatchEvent, WatchOptions, WatchStream};
 use store_core::{Keyed, ResourceVersion, Status};
 use tokio::time::Instant;
 
@@ -49,10 +49,10 @@ impl<T> WatchAnswer<T> {
 /// The scripted source. When a queue runs dry, lists answer the last list again
 /// and watches hang silently.
 pub struct Scripted<T> {
-    lists: Mutex<VecDeque<Result<List<T>, Status>>>,
+    lists: Mutex<VecDeque<Result<ListPage<T>, Status>>>,
     watches: Mutex<VecDeque<WatchAnswer<T>>>,
     calls: Mutex<Vec<(Instant, Call)>>,
-    last_list: Mutex<Option<List<T>>>,
+    last_list: Mutex<Option<ListPage<T>>>,
 }
 
 impl<T> Default for Scripted<T> {
@@ -79,7 +79,7 @@ impl<T: Keyed + Send + Sync + 'static> Scripted<T> {
 
     /// Queues one list page with a continue token.
     pub fn list_page(&self, items: Vec<T>, rv: &str, continue_token: Option<&str>) {
-        self.lists.lock().push_back(Ok(List {
+        self.lists.lock().push_back(Ok(ListPage {
             items: items.into_iter().map(Arc::new).collect(),
             resource_version: ResourceVersion::from(rv),
             continue_token: continue_token.map(str::to_owned),
@@ -117,7 +117,7 @@ impl<T: Keyed + Send + Sync + 'static> Scripted<T> {
 }
 
 impl<T: Keyed + Send + Sync + 'static> ListerWatcher<T> for Scripted<T> {
-    async fn list(&self, options: ListOptions) -> Result<List<T>, Status> {
+    async fn list(&self, options: ListOptions) -> Result<ListPage<T>, Status> {
         self.record(Call::List(
             options.resource_version.to_string(),
             options.limit,

@@ -19,9 +19,9 @@ use std::time::Duration;
 use conformance::etcd_harness::{EtcdServer, EtcdServerOptions, Partition};
 use futures::StreamExt;
 use parking_lot::Mutex;
-use reflector::etcd::{DecodeError, DecodeFailure, EtcdConfig, EtcdSource, EtcdWriter};
+use reflector::sources::etcd::{DecodeError, DecodeFailure, EtcdConfig, EtcdSource, EtcdWriter};
 use reflector::{
-    BackoffConfig, Informer, List, ListOptions, ListerWatcher, Reflector, ReflectorConfig,
+    BackoffConfig, Informer, ListOptions, ListPage, ListerWatcher, Reflector, ReflectorConfig,
     ReflectorError, WatchEvent, WatchOptions, WatchStream,
 };
 use serde::{Deserialize, Serialize};
@@ -180,7 +180,7 @@ impl<L: ListerWatcher<ConfigMap>> ListerWatcher<ConfigMap> for Counted<L> {
     fn list(
         &self,
         options: ListOptions,
-    ) -> impl Future<Output = Result<List<ConfigMap>, Status>> + Send {
+    ) -> impl Future<Output = Result<ListPage<ConfigMap>, Status>> + Send {
         if options.continue_token.is_none() {
             self.lists.fetch_add(1, Ordering::SeqCst);
         }

@@ -512,7 +512,7 @@ impl ReflectorStore<Item> for Recorder {
 struct Stalled;
 
 impl reflector::ListerWatcher<Item> for Stalled {
-    async fn list(&self, _: reflector::ListOptions) -> Result<reflector::List<Item>, Status> {
+    async fn list(&self, _: reflector::ListOptions) -> Result<reflector::ListPage<Item>, Status> {
         std::future::pending().await
     }
 

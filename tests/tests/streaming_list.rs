@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
-use reflector::{MemoryServer, Reflector, ReflectorConfig, Request};
+use reflector::sources::memory::RecordedRequest;
+use reflector::{MemoryServer, Reflector, ReflectorConfig};
 use store_core::{Cache, Keyed, Status, Store};
 use tokio_util::sync::CancellationToken;
 
@@ -78,13 +79,13 @@ fn requests(server: &MemoryServer<Item>) -> (Vec<(String, bool)>, usize) {
     let mut lists = 0;
     for request in server.requests() {
         match request {
-            Request::Watch {
+            RecordedRequest::Watch {
                 resource_version,
                 options,
             } => {
                 watches.push((resource_version.to_string(), options.send_initial_events));
             }
-            Request::List(_) => lists += 1,
+            RecordedRequest::List(_) => lists += 1,
         }
     }
     (watches, lists)
@@ -173,7 +174,7 @@ async fn a_transient_failure_lists_for_that_attempt_only() {
 struct NeverEnding;
 
 impl reflector::ListerWatcher<Item> for NeverEnding {
-    async fn list(&self, _: reflector::ListOptions) -> Result<reflector::List<Item>, Status> {
+    async fn list(&self, _: reflector::ListOptions) -> Result<reflector::ListPage<Item>, Status> {
         Err(Status::internal_error("this source only streams"))
     }
 

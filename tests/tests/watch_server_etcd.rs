@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use conformance::etcd_harness::EtcdServer;
-use reflector::etcd::{EtcdConfig, EtcdSource};
+use reflector::sources::etcd::{EtcdConfig, EtcdSource};
 use reflector::Reflector;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;

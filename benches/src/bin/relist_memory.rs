@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use reflector::{
-    Informer, List, ListOptions, ListerWatcher, Reflector, ReflectorConfig, ReflectorStore,
+    Informer, ListOptions, ListPage, ListerWatcher, Reflector, ReflectorConfig, ReflectorStore,
     RelistMode, WatchEvent, WatchOptions, WatchStream,
 };
 use store_bench::object::config_map_at;
@@ -58,7 +58,7 @@ struct Generator {
 }
 
 impl ListerWatcher<ConfigMap> for Generator {
-    async fn list(&self, options: ListOptions) -> Result<List<ConfigMap>, Status> {
+    async fn list(&self, options: ListOptions) -> Result<ListPage<ConfigMap>, Status> {
         let start: usize = match &options.continue_token {
             None => {
                 self.generation.fetch_add(1, Ordering::SeqCst);
@@ -75,7 +75,7 @@ impl ListerWatcher<ConfigMap> for Generator {
         let items = (start..end)
             .map(|i| Arc::new(config_map_at(i, generation, &self.spec)))
             .collect();
-        Ok(List {
+        Ok(ListPage {
             items,
             resource_version: ResourceVersion::from(generation.to_string()),
             continue_token: (end < self.count).then(|| end.to_string()),

@@ -21,9 +21,9 @@ use super::metrics::Recorded;
 use super::processor::{process, resync_due, same_version};
 use super::queue_writer::QueueWriter;
 use crate::error::ReflectorError;
-use crate::lister_watcher::ListerWatcher;
 use crate::readiness::SyncState;
 use crate::reflector::{Reflector, ReflectorConfig, ReflectorHandle};
+use crate::source::ListerWatcher;
 
 /// Starts the reflector on the informer's queue: built in `new`, where the source's
 /// type is known, so that the builder is generic only over the object and the store.

@@ -9,7 +9,7 @@ use store_core::{DeletedObject, Delta, Error, Keyed, OrderedFifo, ResourceVersio
 
 use super::hooks::{report_to, SharedHook, Transform};
 use crate::error::ReflectorError;
-use crate::reflector_store::{Change, ReflectorStore};
+use crate::store::{Change, ReflectorStore};
 use store_core::panic::panic_message;
 
 /// The cached version of an object's key: what a relist keeps for an object the

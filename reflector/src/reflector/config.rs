@@ -31,7 +31,7 @@ pub struct ReflectorConfig {
     pub bookmarks: bool,
     /// Hand the store a [`Change::Resync`] this often while watching; `None` never.
     ///
-    /// [`Change::Resync`]: crate::reflector_store::Change::Resync
+    /// [`Change::Resync`]: crate::store::Change::Resync
     pub resync_period: Option<Duration>,
     /// Waits after failures.
     pub backoff: BackoffConfig,
@@ -53,8 +53,8 @@ pub struct ReflectorConfig {
     /// ([`ReflectorError::StreamingListStalled`]) every 10 s while the reflector keeps
     /// waiting. Default `false`.
     ///
-    /// [`WatchOptions::send_initial_events`]: crate::lister_watcher::WatchOptions::send_initial_events
-    /// [`WatchEvent::InitialEventsEnd`]: crate::lister_watcher::WatchEvent::InitialEventsEnd
+    /// [`WatchOptions::send_initial_events`]: crate::source::WatchOptions::send_initial_events
+    /// [`WatchEvent::InitialEventsEnd`]: crate::source::WatchEvent::InitialEventsEnd
     /// [`ReflectorError::StreamingListStalled`]: crate::error::ReflectorError::StreamingListStalled
     pub streaming_list: bool,
     /// How a relist (any list after the first) reaches the store; see [`RelistMode`].
@@ -108,7 +108,7 @@ pub enum RelistMode {
     /// # reflecting.join().unwrap();
     /// ```
     ///
-    /// [`ReflectorStore::supports_in_place_relist`]: crate::reflector_store::ReflectorStore::supports_in_place_relist
+    /// [`ReflectorStore::supports_in_place_relist`]: crate::store::ReflectorStore::supports_in_place_relist
     InPlace,
 }
 

@@ -10,8 +10,8 @@ use store_core::{Keyed, ResourceVersion, Status};
 
 use super::config::RelistMode;
 use super::Reflector;
-use crate::lister_watcher::{ListOptions, ListerWatcher};
-use crate::reflector_store::{Change, ReflectorStore};
+use crate::source::{ListOptions, ListerWatcher};
+use crate::store::{Change, ReflectorStore};
 
 /// Where the next list starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

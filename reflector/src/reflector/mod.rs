@@ -49,9 +49,9 @@ use self::handle::{Shared, StopGuard};
 use self::list::{Attempt, ListFrom, Sink};
 use self::watch::{resync_clock, Next};
 use crate::error::ReflectorError;
-use crate::lister_watcher::{ListerWatcher, WatchStream};
 use crate::readiness::ErrorHook;
-use crate::reflector_store::ReflectorStore;
+use crate::source::{ListerWatcher, WatchStream};
+use crate::store::ReflectorStore;
 
 mod backoff;
 mod config;
@@ -130,10 +130,10 @@ pub struct Reflector<T, L, S> {
     paginated_result: AtomicBool,
     /// The source said it cannot stream lists: list+watch from now on.
     streaming_unsupported: AtomicBool,
-    /// The source instance the last list came from ([`List::source_id`]), handed to
+    /// The source instance the last list came from ([`ListPage::source_id`]), handed to
     /// every watch so that a replaced source (a recreated etcd cluster) is noticed.
     ///
-    /// [`List::source_id`]: crate::lister_watcher::List::source_id
+    /// [`ListPage::source_id`]: crate::source::ListPage::source_id
     source_id: Mutex<Option<String>>,
     _stopped: StopGuard,
     _object: PhantomData<fn() -> T>,

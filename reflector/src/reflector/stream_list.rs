@@ -13,8 +13,8 @@ use tokio::time::Instant;
 use super::list::Sink;
 use super::Reflector;
 use crate::error::ReflectorError;
-use crate::lister_watcher::{ListerWatcher, WatchEvent, WatchStream};
-use crate::reflector_store::ReflectorStore;
+use crate::source::{ListerWatcher, WatchEvent, WatchStream};
+use crate::store::ReflectorStore;
 
 /// How many initial events of a streaming list an in-place relist writes at once
 /// when `page_size` is `None`.

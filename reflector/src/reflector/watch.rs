@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 use super::backoff::InternalErrorRetry;
 use super::Reflector;
 use crate::error::ReflectorError;
-use crate::lister_watcher::{ListerWatcher, WatchEvent, WatchOptions, WatchStream};
-use crate::reflector_store::{Change, ReflectorStore};
+use crate::source::{ListerWatcher, WatchEvent, WatchOptions, WatchStream};
+use crate::store::{Change, ReflectorStore};
 
 /// What to do after a watch ends.
 pub(super) enum Next {

@@ -48,7 +48,7 @@ fn names(items: &[Arc<Pod>]) -> Vec<&str> {
     items.iter().map(|pod| pod.name.as_str()).collect()
 }
 
-async fn list(server: &MemoryServer<Pod>, at: &str) -> Result<List<Pod>, Status> {
+async fn list(server: &MemoryServer<Pod>, at: &str) -> Result<ListPage<Pod>, Status> {
     server
         .list(ListOptions {
             resource_version: rv(at),
@@ -61,7 +61,7 @@ async fn page(
     server: &MemoryServer<Pod>,
     limit: usize,
     token: Option<String>,
-) -> Result<List<Pod>, Status> {
+) -> Result<ListPage<Pod>, Status> {
     server
         .list(ListOptions {
             resource_version: rv("0"),
@@ -1093,20 +1093,20 @@ async fn requests_are_recorded_in_order() {
     assert_eq!(
         server.requests(),
         [
-            Request::List(ListOptions {
+            RecordedRequest::List(ListOptions {
                 resource_version: rv("0"),
                 ..ListOptions::default()
             }),
-            Request::List(ListOptions {
+            RecordedRequest::List(ListOptions {
                 resource_version: rv("0"),
                 limit: Some(10),
                 continue_token: None
             }),
-            Request::Watch {
+            RecordedRequest::Watch {
                 resource_version: rv("1"),
                 options: timed
             },
-            Request::Watch {
+            RecordedRequest::Watch {
                 resource_version: rv("bad"),
                 options: WatchOptions::default()
             },

@@ -1,4 +1,4 @@
-//! The source side: [`ListerWatcher`], what it lists ([`List`]) and what it streams
+//! The source side: [`ListerWatcher`], what it lists ([`ListPage`]) and what it streams
 //! ([`WatchEvent`]).
 
 use std::fmt;
@@ -30,7 +30,7 @@ pub struct WatchOptions {
     pub timeout: Option<Duration>,
     /// Ask the source for [`WatchEvent::Bookmark`]s.
     pub allow_bookmarks: bool,
-    /// The [`List::source_id`] of the list the resource version came from. A source
+    /// The [`ListPage::source_id`] of the list the resource version came from. A source
     /// that can tell it now serves another store instance (an etcd cluster with
     /// another cluster id) must answer [`Status::gone`]: resource versions of two
     /// instances are not comparable, and resuming would skip or invent history.
@@ -46,7 +46,7 @@ pub struct WatchOptions {
 
 /// One page of a list answer.
 #[derive(Debug)]
-pub struct List<T> {
+pub struct ListPage<T> {
     /// The objects of this page.
     pub items: Vec<Arc<T>>,
     /// The resource version the list was served at (the same on every page).
@@ -59,9 +59,9 @@ pub struct List<T> {
     pub source_id: Option<String>,
 }
 
-impl<T> Clone for List<T> {
+impl<T> Clone for ListPage<T> {
     fn clone(&self) -> Self {
-        List {
+        ListPage {
             items: self.items.clone(),
             resource_version: self.resource_version.clone(),
             continue_token: self.continue_token.clone(),
@@ -160,7 +160,10 @@ pub type WatchStream<T> = BoxStream<'static, Result<WatchEvent<T>, Status>>;
 /// the [`Reflector`](crate::Reflector) can tell what to do.
 pub trait ListerWatcher<T: Keyed>: Send + Sync + 'static {
     /// Lists one page.
-    fn list(&self, options: ListOptions) -> impl Future<Output = Result<List<T>, Status>> + Send;
+    fn list(
+        &self,
+        options: ListOptions,
+    ) -> impl Future<Output = Result<ListPage<T>, Status>> + Send;
 
     /// Starts a watch of every change after `resource_version`.
     fn watch(
@@ -171,7 +174,10 @@ pub trait ListerWatcher<T: Keyed>: Send + Sync + 'static {
 }
 
 impl<T: Keyed, L: ListerWatcher<T>> ListerWatcher<T> for Arc<L> {
-    fn list(&self, options: ListOptions) -> impl Future<Output = Result<List<T>, Status>> + Send {
+    fn list(
+        &self,
+        options: ListOptions,
+    ) -> impl Future<Output = Result<ListPage<T>, Status>> + Send {
         (**self).list(options)
     }
 

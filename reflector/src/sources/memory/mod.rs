@@ -36,9 +36,7 @@ use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
 use tracing::debug;
 
 use crate::history::{Fanout, History, ListSnapshots};
-use crate::lister_watcher::{
-    List, ListOptions, ListerWatcher, WatchEvent, WatchOptions, WatchStream,
-};
+use crate::source::{ListOptions, ListPage, ListerWatcher, WatchEvent, WatchOptions, WatchStream};
 
 mod faults;
 mod list;
@@ -100,7 +98,8 @@ impl Default for MemoryServerConfig {
 /// One call a [`MemoryServer`] received, as [`MemoryServer::requests`] records it.
 ///
 /// ```
-/// use reflector::{ListOptions, ListerWatcher, MemoryServer, Request, WatchOptions};
+/// use reflector::sources::memory::RecordedRequest;
+/// use reflector::{ListOptions, ListerWatcher, MemoryServer, WatchOptions};
 /// # struct Node(u32);
 /// # impl store_core::Keyed for Node {
 /// #     type Key = u32;
@@ -114,14 +113,14 @@ impl Default for MemoryServerConfig {
 /// assert_eq!(
 ///     server.requests(),
 ///     [
-///         Request::List(ListOptions::default()),
-///         Request::Watch { resource_version: "1".into(), options: WatchOptions::default() },
+///         RecordedRequest::List(ListOptions::default()),
+///         RecordedRequest::Watch { resource_version: "1".into(), options: WatchOptions::default() },
 ///     ]
 /// );
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Request {
+pub enum RecordedRequest {
     /// A [`ListerWatcher::list`] call (one page).
     List(ListOptions),
     /// A [`ListerWatcher::watch`] call.
@@ -258,7 +257,7 @@ enum Queued<T> {
 #[derive(Default)]
 struct Control {
     /// The most recent requests, oldest first.
-    requests: VecDeque<Request>,
+    requests: VecDeque<RecordedRequest>,
     /// How many list calls were made.
     list_calls: usize,
     /// How many watch calls were made.
@@ -497,7 +496,10 @@ impl<T: Keyed> State<T> {
 }
 
 impl<T: Keyed + Send + Sync + 'static> ListerWatcher<T> for MemoryServer<T> {
-    fn list(&self, options: ListOptions) -> impl Future<Output = Result<List<T>, Status>> + Send {
+    fn list(
+        &self,
+        options: ListOptions,
+    ) -> impl Future<Output = Result<ListPage<T>, Status>> + Send {
         self.serve_list(options)
     }
 

@@ -24,7 +24,7 @@
 //! layout.
 //!
 //! ```no_run
-//! use reflector::etcd::{EtcdConfig, EtcdSource};
+//! use reflector::sources::etcd::{EtcdConfig, EtcdSource};
 //! use reflector::Informer;
 //! use serde::{Deserialize, Serialize};
 //! use store_core::{Keyed, Store};

@@ -19,7 +19,7 @@ use tokio::time::Sleep;
 use super::codec::{Codec, DecodeFailure};
 use super::source::resource_version;
 use super::status::{self, from_etcd};
-use crate::lister_watcher::WatchEvent;
+use crate::source::WatchEvent;
 
 /// One open etcd watch as a stream of [`WatchEvent`]s.
 ///

@@ -35,9 +35,7 @@ use kube::{Api, Client, Config, Resource};
 use serde::de::DeserializeOwned;
 use store_core::{Keyed, ResourceVersion, Status};
 
-use crate::lister_watcher::{
-    List, ListOptions, ListerWatcher, WatchEvent, WatchOptions, WatchStream,
-};
+use crate::source::{ListOptions, ListPage, ListerWatcher, WatchEvent, WatchOptions, WatchStream};
 
 /// The longest watch timeout asked of the API server: kube-apiserver caps requests
 /// at about 295 s, and kube-runtime asks for 290.
@@ -208,7 +206,7 @@ where
     K: Resource + Keyed + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     K::DynamicType: Default,
 {
-    async fn list(&self, options: ListOptions) -> Result<List<K>, Status> {
+    async fn list(&self, options: ListOptions) -> Result<ListPage<K>, Status> {
         let list = self
             .api
             .list(&list_params(&options))
@@ -220,7 +218,7 @@ where
                 "the list answer has no resource version: nothing could be watched from it",
             ));
         }
-        Ok(List {
+        Ok(ListPage {
             items: list.items.into_iter().map(Arc::new).collect(),
             resource_version: ResourceVersion::from(resource_version.as_str()),
             continue_token: list.metadata.continue_.filter(|token| !token.is_empty()),

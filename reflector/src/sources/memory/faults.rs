@@ -75,7 +75,7 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
 
     /// Test helper: the list and watch calls received, in order (the most recent
     /// 100 000), recorded as they arrive, before latency or injected failures.
-    pub fn requests(&self) -> Vec<Request> {
+    pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared
             .control
             .lock()
@@ -105,14 +105,14 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
 
     /// Records `request` and counts it; answers the latency to wait and the failure
     /// to inject, if any.
-    pub(super) fn receive(&self, request: Request) -> (Option<Duration>, Option<Status>) {
+    pub(super) fn receive(&self, request: RecordedRequest) -> (Option<Duration>, Option<Status>) {
         let mut control = self.shared.control.lock();
         let failure = match request {
-            Request::List(_) => {
+            RecordedRequest::List(_) => {
                 control.list_calls += 1;
                 InjectedFailure::take(&mut control.fail_lists)
             }
-            Request::Watch { .. } => {
+            RecordedRequest::Watch { .. } => {
                 control.watch_calls += 1;
                 InjectedFailure::take(&mut control.fail_watches)
             }

@@ -29,7 +29,7 @@ const MAX_TXN_OPS: usize = 128;
 /// watcher sees it.
 ///
 /// ```no_run
-/// use reflector::etcd::{EtcdConfig, EtcdSource};
+/// use reflector::sources::etcd::{EtcdConfig, EtcdSource};
 /// use serde::{Deserialize, Serialize};
 /// use store_core::Keyed;
 ///

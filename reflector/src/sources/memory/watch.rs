@@ -10,7 +10,7 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
         resource_version: ResourceVersion,
         options: WatchOptions,
     ) -> Result<WatchStream<T>, Status> {
-        let (latency, failure) = self.receive(Request::Watch {
+        let (latency, failure) = self.receive(RecordedRequest::Watch {
             resource_version: resource_version.clone(),
             options: options.clone(),
         });

@@ -4,8 +4,8 @@ use super::*;
 
 impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
     /// Serves one list call.
-    pub(super) async fn serve_list(&self, options: ListOptions) -> Result<List<T>, Status> {
-        let (latency, failure) = self.receive(Request::List(options.clone()));
+    pub(super) async fn serve_list(&self, options: ListOptions) -> Result<ListPage<T>, Status> {
+        let (latency, failure) = self.receive(RecordedRequest::List(options.clone()));
         stall(latency).await;
         if let Some(status) = failure {
             debug!(%status, "memory server: injected list failure");
@@ -33,7 +33,7 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
         &self,
         requested: &ResourceVersion,
         limit: Option<usize>,
-    ) -> Result<List<T>, Status> {
+    ) -> Result<ListPage<T>, Status> {
         let requested = parse_rv(requested)?;
         let mut state = self.shared.state.lock();
         if let Some(requested) = requested.filter(|&requested| requested > state.rv) {
@@ -42,7 +42,7 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
         let resource_version = state.rv_string.clone();
         let Some(limit) = limit.filter(|&limit| limit < state.objects.len()) else {
             let items = state.objects.values().cloned().collect();
-            return Ok(List {
+            return Ok(ListPage {
                 items,
                 resource_version,
                 continue_token: None,
@@ -53,7 +53,7 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
         let rv = state.rv;
         let next_page = state.snapshots.keep(rv, Arc::clone(&items), limit);
         drop(state);
-        Ok(List {
+        Ok(ListPage {
             items: items[..limit].to_vec(),
             resource_version,
             continue_token: Some(next_page),
@@ -62,12 +62,12 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
     }
 
     /// A later page of a paginated list.
-    fn list_continue(&self, token: &str, limit: Option<usize>) -> Result<List<T>, Status> {
+    fn list_continue(&self, token: &str, limit: Option<usize>) -> Result<ListPage<T>, Status> {
         let mut state = self.shared.state.lock();
         let compacted = state.history.compacted();
         let page = state.snapshots.page(token, limit, compacted)?;
         drop(state);
-        Ok(List {
+        Ok(ListPage {
             items: page.items,
             resource_version: format_rv(page.rv),
             continue_token: page.continue_token,

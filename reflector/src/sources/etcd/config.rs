@@ -15,7 +15,7 @@ use etcd_client::ConnectOptions;
 ///
 /// ```
 /// use std::time::Duration;
-/// use reflector::etcd::EtcdConfig;
+/// use reflector::sources::etcd::EtcdConfig;
 ///
 /// let config = EtcdConfig {
 ///     endpoints: vec!["http://127.0.0.1:2379".into(), "http://127.0.0.1:22379".into()],
@@ -75,7 +75,7 @@ impl EtcdConfig {
     /// The default settings for `endpoints` and `prefix`.
     ///
     /// ```
-    /// use reflector::etcd::EtcdConfig;
+    /// use reflector::sources::etcd::EtcdConfig;
     ///
     /// let config = EtcdConfig::new(["http://127.0.0.1:2379"], "/registry/leases/");
     /// assert_eq!(config.prefix, "/registry/leases/");
@@ -141,7 +141,7 @@ impl fmt::Debug for EtcdConfig {
 /// TLS settings for `https://` endpoints, as PEM (feature `etcd-tls`; rustls).
 ///
 /// ```
-/// use reflector::etcd::EtcdTls;
+/// use reflector::sources::etcd::EtcdTls;
 ///
 /// let tls = EtcdTls {
 ///     ca_pem: Some(b"-----BEGIN CERTIFICATE-----\n...".to_vec()),

@@ -19,7 +19,7 @@ use super::config::EtcdConfig;
 use super::status::{self, from_etcd};
 use super::watch::EventStream;
 use super::writer::EtcdWriter;
-use crate::lister_watcher::{List, ListOptions, ListerWatcher, WatchOptions, WatchStream};
+use crate::source::{ListOptions, ListPage, ListerWatcher, WatchOptions, WatchStream};
 
 /// A [`ListerWatcher`] over the objects stored as JSON under one key prefix of an
 /// etcd cluster; see the [module documentation](super) for the layout.
@@ -58,7 +58,7 @@ use crate::lister_watcher::{List, ListOptions, ListerWatcher, WatchOptions, Watc
 ///   ends it too. Dropping the stream cancels the watch in etcd.
 /// - **a replaced cluster** (restored from a backup, or recreated empty) is not
 ///   resumed: every list carries etcd's cluster id as its
-///   [`source_id`](crate::List::source_id), and a watch whose
+///   [`source_id`](crate::ListPage::source_id), and a watch whose
 ///   [`WatchOptions::source_id`] names another cluster than the one answering fails
 ///   with Gone (410), so the reflector relists instead of resuming from a revision the
 ///   new cluster never issued. etcd derives the cluster id from its members' names,
@@ -74,7 +74,7 @@ use crate::lister_watcher::{List, ListOptions, ListerWatcher, WatchOptions, Watc
 ///   Gone (410), so the reflector relists and drops whatever it held for that key.
 ///
 /// ```no_run
-/// use reflector::etcd::{EtcdConfig, EtcdSource};
+/// use reflector::sources::etcd::{EtcdConfig, EtcdSource};
 /// use reflector::{ListOptions, ListerWatcher};
 /// use serde::{Deserialize, Serialize};
 /// use store_core::Keyed;
@@ -240,7 +240,7 @@ where
     }
 
     /// One page of the list; see the type's documentation.
-    async fn list_page(&self, options: ListOptions) -> Result<List<T>, Status> {
+    async fn list_page(&self, options: ListOptions) -> Result<ListPage<T>, Status> {
         let codec = &self.shared.codec;
         let (start, revision, at_least) =
             match options.continue_token.as_deref().filter(|t| !t.is_empty()) {
@@ -304,7 +304,7 @@ where
                 }
             })
             .collect();
-        Ok(List {
+        Ok(ListPage {
             items,
             resource_version: resource_version(served),
             continue_token,
@@ -387,7 +387,10 @@ impl<T> ListerWatcher<T> for EtcdSource<T>
 where
     T: Keyed + DeserializeOwned + Send + Sync + 'static,
 {
-    fn list(&self, options: ListOptions) -> impl Future<Output = Result<List<T>, Status>> + Send {
+    fn list(
+        &self,
+        options: ListOptions,
+    ) -> impl Future<Output = Result<ListPage<T>, Status>> + Send {
         self.list_page(options)
     }
 
@@ -447,7 +450,7 @@ fn header_revision(header: Option<&etcd_client::ResponseHeader>) -> Result<i64, 
         .ok_or_else(|| Status::internal_error("etcd answered without a response header"))
 }
 
-/// The etcd cluster id as a [`List::source_id`]: etcd's own hex form.
+/// The etcd cluster id as a [`ListPage::source_id`](crate::ListPage::source_id): etcd's own hex form.
 fn cluster_id(id: u64) -> String {
     format!("{id:x}")
 }
