@@ -3,6 +3,8 @@
 use store_core::{ResourceVersion, Status};
 use thiserror::Error;
 
+use crate::store::StoreError;
+
 /// A failure a [`Reflector`](crate::Reflector) met and recovered from (by backing off,
 /// re-watching or relisting). Reported to the error hook and through `tracing`; the
 /// reflector itself never stops on an error, only on shutdown.
@@ -70,9 +72,10 @@ pub enum ReflectorError {
         /// The panic message.
         message: String,
     },
-    /// The store refused a change (an index function panicked).
-    #[error("store update failed: {0}")]
-    Store(#[from] store_core::Error),
+    /// The store refused a change (an index function or a transformer panicked, or
+    /// the store's own error).
+    #[error("store update failed")]
+    Store(#[from] StoreError),
 }
 
 /// What [`wait_until_synced`](crate::ReflectorHandle::wait_until_synced) and the

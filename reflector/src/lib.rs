@@ -73,5 +73,5 @@ pub use sources::etcd::{EtcdConfig, EtcdSource, EtcdWriter};
 #[cfg(feature = "kube")]
 pub use sources::kube::KubeSource;
 pub use sources::memory::{MemoryServer, MemoryServerConfig};
-pub use store::{Change, ReflectorStore};
+pub use store::{Change, ReflectorStore, StoreError};
 pub use store_core;

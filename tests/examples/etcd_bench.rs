@@ -28,7 +28,7 @@ use conformance::etcd_harness::EtcdServer;
 use etcd_client::{Client, ConnectOptions, EventType, GetOptions, WatchOptions};
 use futures::StreamExt;
 use reflector::sources::etcd::{EtcdConfig, EtcdSource};
-use reflector::{Change, Reflector, ReflectorConfig, ReflectorStore};
+use reflector::{Change, Reflector, ReflectorConfig, ReflectorStore, StoreError};
 use serde::{Deserialize, Serialize};
 use store_core::{Cache, Keyed, ShardedCache, Store};
 use tokio_util::sync::CancellationToken;
@@ -211,9 +211,9 @@ struct Timed {
 }
 
 impl ReflectorStore<ConfigMap> for Timed {
-    fn apply(&self, change: Change<ConfigMap>) -> Result<(), store_core::Error> {
+    fn apply(&self, change: Change<ConfigMap>) -> Result<(), StoreError> {
         let index = match &change {
-            Change::Added(object) | Change::Modified(object) => Some(object.index),
+            Change::Added(object, _) | Change::Modified(object, _) => Some(object.index),
             _ => None,
         };
         self.cache.apply(change)?;

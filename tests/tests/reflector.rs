@@ -13,7 +13,7 @@ use conformance::scripted::{Call, Scripted, Then, WatchAnswer};
 use parking_lot::Mutex;
 use reflector::{
     BackoffConfig, Change, Reflector, ReflectorConfig, ReflectorError, ReflectorHandle,
-    ReflectorStore, StoppedBeforeSync, WatchEvent,
+    ReflectorStore, StoppedBeforeSync, StoreError, WatchEvent,
 };
 use store_core::{Cache, ResourceVersion, Status, Store};
 use tokio::task::JoinHandle;
@@ -495,13 +495,18 @@ impl Recorder {
 }
 
 impl ReflectorStore<Item> for Recorder {
-    fn apply(&self, change: Change<Item>) -> Result<(), store_core::Error> {
+    fn apply(&self, change: Change<Item>) -> Result<(), StoreError> {
         let line = match change {
-            Change::Added(i) => format!("add {}", i.key),
-            Change::Modified(i) => format!("update {}", i.key),
-            Change::Deleted(i) => format!("delete {}", i.key),
+            Change::Added(i, _) => format!("add {}", i.key),
+            Change::Modified(i, _) => format!("update {}", i.key),
+            Change::Deleted(i, _) => format!("delete {}", i.key),
             Change::Replaced(items, rv) => format!("replace {} at {rv}", items.len()),
             Change::Resync => "resync".to_owned(),
+            // Bookmarks move the version only; this store takes no in-place relists.
+            Change::Bookmark(_) => return Ok(()),
+            Change::RelistPage(_) | Change::RelistEnd { .. } => {
+                return Err(StoreError::InPlaceRelistUnsupported)
+            }
         };
         self.0.lock().push(line);
         Ok(())
@@ -560,13 +565,14 @@ async fn expired_relist_lists_the_latest_at_once_and_reports_nothing() {
 struct ResyncFails(Recorder);
 
 impl ReflectorStore<Item> for ResyncFails {
-    fn apply(&self, change: Change<Item>) -> Result<(), store_core::Error> {
+    fn apply(&self, change: Change<Item>) -> Result<(), StoreError> {
         let resync = matches!(change, Change::Resync);
         self.0.apply(change)?;
         if resync {
             return Err(store_core::Error::UnknownIndex {
                 name: "resync refused".into(),
-            });
+            }
+            .into());
         }
         Ok(())
     }

@@ -12,7 +12,8 @@ use conformance::fixtures::{item, Item};
 use conformance::scripted::{Scripted, Then, WatchAnswer};
 use parking_lot::Mutex;
 use reflector::{
-    Change, Reflector, ReflectorConfig, ReflectorError, ReflectorStore, RelistMode, WatchEvent,
+    Change, Reflector, ReflectorConfig, ReflectorError, ReflectorStore, RelistMode, StoreError,
+    WatchEvent,
 };
 use store_core::{Cache, Error, ResourceVersion, Status, Store};
 use tokio_util::sync::CancellationToken;
@@ -52,36 +53,34 @@ impl Recording {
 }
 
 impl ReflectorStore<Item> for Recording {
-    fn apply(&self, change: Change<Item>) -> Result<(), Error> {
-        if let Change::Replaced(items, rv) = &change {
-            self.note(format!("replaced {} at {rv}", items.len()));
+    fn apply(&self, change: Change<Item>) -> Result<(), StoreError> {
+        match &change {
+            Change::Replaced(items, rv) => self.note(format!("replaced {} at {rv}", items.len())),
+            Change::RelistPage(page) => {
+                let mut refuse = self.refuse_pages.lock();
+                if *refuse > 0 {
+                    *refuse -= 1;
+                    self.note("page refused".into());
+                    return Err(StoreError::InPlaceRelistUnsupported);
+                }
+                let keys: Vec<u32> = page.iter().map(|i| i.key).collect();
+                self.note(format!("page {keys:?}"));
+            }
+            Change::RelistEnd {
+                seen,
+                resource_version,
+            } => {
+                let mut seen: Vec<u32> = seen.iter().copied().collect();
+                seen.sort_unstable();
+                self.note(format!("end {seen:?} at {resource_version}"));
+            }
+            _ => {}
         }
         self.cache.apply(change)
     }
 
     fn supports_in_place_relist(&self) -> bool {
         self.in_place
-    }
-
-    fn relist_page(&self, page: Vec<Arc<Item>>) -> Result<(), Error> {
-        {
-            let mut refuse = self.refuse_pages.lock();
-            if *refuse > 0 {
-                *refuse -= 1;
-                self.note("page refused".into());
-                return Err(Error::InPlaceRelistUnsupported);
-            }
-        }
-        let keys: Vec<u32> = page.iter().map(|i| i.key).collect();
-        self.note(format!("page {keys:?}"));
-        self.cache.relist_page(page)
-    }
-
-    fn relist_end(&self, seen: &HashSet<u32>, rv: &ResourceVersion) -> Result<(), Error> {
-        let mut seen: Vec<u32> = seen.iter().copied().collect();
-        seen.sort_unstable();
-        self.note(format!("end {seen:?} at {rv}"));
-        self.cache.relist_end(&seen.into_iter().collect(), rv)
     }
 }
 
@@ -200,9 +199,10 @@ async fn a_refused_page_is_reported_and_the_relist_starts_over() {
     let source = scripted();
     let errors = run(Arc::clone(&store), RelistMode::InPlace, source).await;
     assert!(
-        errors
-            .iter()
-            .any(|e| matches!(e, ReflectorError::Store(Error::InPlaceRelistUnsupported))),
+        errors.iter().any(|e| matches!(
+            e,
+            ReflectorError::Store(StoreError::InPlaceRelistUnsupported)
+        )),
         "{errors:?}"
     );
     let log = store.log.lock().clone();
@@ -342,7 +342,7 @@ async fn a_refused_streamed_page_is_reported_and_the_streaming_relist_starts_ove
     assert!(
         errors.iter().any(|error| matches!(
             error,
-            ReflectorError::Store(Error::InPlaceRelistUnsupported)
+            ReflectorError::Store(StoreError::InPlaceRelistUnsupported)
         )),
         "the refusal is reported: {errors:?}"
     );

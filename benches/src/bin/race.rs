@@ -24,7 +24,9 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::runtime::reflector::{self as kube_reflector, ObjectRef as KubeRef};
 use kube::runtime::{watcher, WatchStreamExt};
-use reflector::{Change, Informer, KubeSource, Reflector, ReflectorConfig, ReflectorStore};
+use reflector::{
+    Change, Informer, KubeSource, Reflector, ReflectorConfig, ReflectorStore, StoreError,
+};
 use store_core::{Cache, Error, ObjectRef, ResourceVersion, Store};
 use tokio_util::sync::CancellationToken;
 
@@ -143,13 +145,11 @@ struct Counted {
 }
 
 impl ReflectorStore<ConfigMap> for Counted {
-    fn apply(&self, change: Change<ConfigMap>) -> Result<(), Error> {
+    fn apply(&self, change: Change<ConfigMap>) -> Result<(), StoreError> {
+        if let Change::Added(..) | Change::Modified(..) | Change::Deleted(..) = change {
+            self.events.fetch_add(1, Ordering::Relaxed);
+        }
         self.cache.apply(change)
-    }
-
-    fn apply_at(&self, change: Change<ConfigMap>, rv: &ResourceVersion) -> Result<(), Error> {
-        self.events.fetch_add(1, Ordering::Relaxed);
-        self.cache.apply_at(change, rv)
     }
 }
 

@@ -43,7 +43,7 @@ pub(super) async fn process<T, S>(
         match popped {
             Ok(()) => {}
             Err(PopError::Closed) => break,
-            Err(PopError::Requeued(error)) => shared.report(&ReflectorError::Store(error)),
+            Err(PopError::Requeued(error)) => shared.report(&ReflectorError::Store(error.into())),
         }
         shared.mark_synced_if_done();
     }
@@ -115,7 +115,7 @@ where
         // transformer, if it has one), never a version a reader cannot see.
         let (notification, sync_only) = match (answer, note) {
             (Err(error), _) => {
-                shared.report(&ReflectorError::Store(error));
+                shared.report(&ReflectorError::Store(error.into()));
                 continue;
             }
             (Ok(_), Pending::Delete(deleted)) => (Notification::Delete(deleted), false),

@@ -5,11 +5,11 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use store_core::{DeletedObject, Delta, Error, Keyed, OrderedFifo, ResourceVersion};
+use store_core::{DeletedObject, Delta, Keyed, OrderedFifo};
 
 use super::hooks::{report_to, SharedHook, Transform};
 use crate::error::ReflectorError;
-use crate::store::{Change, ReflectorStore};
+use crate::store::{Change, ReflectorStore, StoreError};
 use store_core::panic::panic_message;
 
 /// The cached version of an object's key: what a relist keeps for an object the
@@ -64,68 +64,48 @@ impl<T: Keyed + Send + Sync + 'static> QueueWriter<T> {
     /// (the cache keeps what it had), a relist keeps the cached version of its key (or
     /// leaves it out when nothing is cached). A deletion is still queued, with the
     /// object as the source sent it, so that nothing outlives its deletion.
-    fn write(&self, change: Change<T>, rv: Option<&ResourceVersion>) {
+    fn write(&self, change: Change<T>) {
         let transform = |obj: Arc<T>| match &self.transform {
             Some(f) => self.transformed(f, obj),
             None => Some(obj),
         };
-        let delta = match change {
-            Change::Added(obj) => transform(obj).map(Delta::Added),
-            Change::Modified(obj) => transform(obj).map(Delta::Updated),
-            Change::Deleted(obj) => {
+        let (delta, rv) = match change {
+            Change::Added(obj, rv) => (transform(obj).map(Delta::Added), rv),
+            Change::Modified(obj, rv) => (transform(obj).map(Delta::Updated), rv),
+            Change::Deleted(obj, rv) => {
                 let raw = Arc::clone(&obj);
                 let obj = transform(obj).unwrap_or(raw);
-                Some(Delta::Deleted(DeletedObject::Final(obj)))
+                (Some(Delta::Deleted(DeletedObject::Final(obj))), rv)
             }
-            Change::Replaced(items, rv) => {
-                self.queue.replace(self.listed(items), rv);
-                None
-            }
+            Change::Bookmark(rv) => return self.queue.bookmark(rv),
+            Change::Replaced(items, rv) => return self.queue.replace(self.listed(items), rv),
+            // A page of an in-place relist: transformed as a relist's objects are,
+            // queued as `Replaced` entries at once.
+            Change::RelistPage(page) => return self.queue.relist_page(self.listed(page)),
+            Change::RelistEnd {
+                seen,
+                resource_version,
+            } => return self.queue.relist_end(&seen, resource_version),
             Change::Resync => {
                 if (self.resync_due)() {
                     self.queue.resync();
                 }
-                None
+                return;
             }
         };
         if let Some(delta) = delta {
-            self.queue.push(delta, rv.cloned());
+            self.queue.push(delta, Some(rv));
         }
     }
 }
 
 impl<T: Keyed + Send + Sync + 'static> ReflectorStore<T> for QueueWriter<T> {
-    fn apply(&self, change: Change<T>) -> Result<(), Error> {
-        self.write(change, None);
+    fn apply(&self, change: Change<T>) -> Result<(), StoreError> {
+        self.write(change);
         Ok(())
-    }
-
-    fn apply_at(&self, change: Change<T>, resource_version: &ResourceVersion) -> Result<(), Error> {
-        self.write(change, Some(resource_version));
-        Ok(())
-    }
-
-    fn bookmark(&self, resource_version: &ResourceVersion) {
-        self.queue.bookmark(resource_version.clone());
     }
 
     fn supports_in_place_relist(&self) -> bool {
         true
-    }
-
-    /// A page of an in-place relist: transformed as a relist's objects are, queued as
-    /// `Replaced` entries at once.
-    fn relist_page(&self, page: Vec<Arc<T>>) -> Result<(), Error> {
-        self.queue.relist_page(self.listed(page));
-        Ok(())
-    }
-
-    fn relist_end(
-        &self,
-        seen: &std::collections::HashSet<T::Key>,
-        resource_version: &ResourceVersion,
-    ) -> Result<(), Error> {
-        self.queue.relist_end(seen, resource_version.clone());
-        Ok(())
     }
 }

@@ -11,7 +11,7 @@ use store_core::{Keyed, ResourceVersion, Status};
 use super::config::RelistMode;
 use super::Reflector;
 use crate::source::{ListOptions, ListerWatcher};
-use crate::store::{Change, ReflectorStore};
+use crate::store::{Change, ReflectorStore, StoreError};
 
 /// Where the next list starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub(super) enum Sink<T: Keyed> {
     /// the store's error if it refused a page.
     InPlace {
         seen: HashSet<T::Key>,
-        refused: Option<store_core::Error>,
+        refused: Option<StoreError>,
     },
 }
 
@@ -175,7 +175,7 @@ where
             Sink::Gather(gathered) => gathered.extend(items),
             Sink::InPlace { seen, refused } => {
                 seen.extend(items.iter().map(|obj| obj.key()));
-                if let Err(error) = self.store.relist_page(items) {
+                if let Err(error) = self.store.apply(Change::RelistPage(items)) {
                     *refused = Some(error);
                     return false;
                 }
@@ -219,7 +219,7 @@ where
         &self,
         sink: Sink<T>,
         listed_version: &ResourceVersion,
-    ) -> Result<usize, store_core::Error> {
+    ) -> Result<usize, StoreError> {
         let (count, applied) = match sink {
             Sink::Gather(items) => (
                 items.len(),
@@ -227,7 +227,12 @@ where
                     .apply(Change::Replaced(items, listed_version.clone())),
             ),
             Sink::InPlace { seen, .. } => {
-                (seen.len(), self.store.relist_end(&seen, listed_version))
+                let count = seen.len();
+                let end = Change::RelistEnd {
+                    seen,
+                    resource_version: listed_version.clone(),
+                };
+                (count, self.store.apply(end))
             }
         };
         applied.map(|()| count)

@@ -150,21 +150,20 @@ where
                 Some(Ok(event)) => event,
             };
             events += 1;
-            let (change, resource_version) = match event {
-                WatchEvent::Added(obj, rv) => (Change::Added(obj), rv),
-                WatchEvent::Modified(obj, rv) => (Change::Modified(obj), rv),
-                WatchEvent::Deleted(obj, rv) => (Change::Deleted(obj), rv),
-                WatchEvent::Bookmark(rv) | WatchEvent::InitialEventsEnd(rv) => {
-                    self.store.bookmark(&rv);
-                    self.set_last_synced(rv);
-                    continue;
-                }
+            let change = match event {
+                WatchEvent::Added(obj, rv) => Change::Added(obj, rv),
+                WatchEvent::Modified(obj, rv) => Change::Modified(obj, rv),
+                WatchEvent::Deleted(obj, rv) => Change::Deleted(obj, rv),
+                WatchEvent::Bookmark(rv) | WatchEvent::InitialEventsEnd(rv) => Change::Bookmark(rv),
                 WatchEvent::Error(status) => return WatchEnd::Failed(status),
             };
-            if let Err(error) = self.store.apply_at(change, &resource_version) {
+            let resource_version = change.resource_version().cloned();
+            if let Err(error) = self.store.apply(change) {
                 self.report(ReflectorError::Store(error));
             }
-            self.set_last_synced(resource_version);
+            if let Some(resource_version) = resource_version {
+                self.set_last_synced(resource_version);
+            }
         }
     }
 
