@@ -47,13 +47,12 @@
 
 pub mod cache;
 pub mod configmap;
-mod query;
+pub mod http;
 pub mod resource;
 pub mod selector;
-pub mod server;
 
 pub use cache::{WatchCache, WatchCacheConfig, WatchCacheStats};
 pub use configmap::{ConfigMap, ObjectMeta};
+pub use http::{ServerConfig, ServerStats, WatchServer};
 pub use resource::Resource;
 pub use selector::{FieldSelector, LabelSelector};
-pub use server::{ServerConfig, ServerStats, WatchServer};

@@ -7,8 +7,8 @@ mod harness;
 
 use std::future::ready;
 
-use harness::{churn, converges, TestServer};
 use futures::StreamExt;
+use harness::{churn, converges, TestServer};
 use k8s_openapi::api::core::v1::ConfigMap as KubeConfigMap;
 use kube::runtime::reflector as kube_reflector;
 use kube::runtime::{watcher, WatchStreamExt};

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use harness::{churn, converges, Content, TestServer};
 use futures::StreamExt;
+use harness::{churn, converges, Content, TestServer};
 use k8s_openapi::api::core::v1::ConfigMap;
 use parking_lot::Mutex;
 use reflector::{
