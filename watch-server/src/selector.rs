@@ -1,5 +1,5 @@
 //! Label and field selectors, parsed as kube-apiserver parses them, and the
-//! [`Filter`] of one request: a namespace and both selectors.
+//! `Filter` of one request: a namespace and both selectors.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 
-use crate::cache::Entry;
+use crate::cache::entry::Entry;
 use crate::resource::{encode, Resource};
 use crate::selector::Filter;
 

@@ -4,13 +4,14 @@
 //!
 //! The cache knows objects, versions and watchers, not HTTP: what a list, a get or
 //! a watch request reads from it (`list`, `list_page`, `get`, `open`, `wait_for`)
-//! is answered on the wire by [`http`](crate::http). [`event`] holds the window's
-//! [`Event`](event::Event) and the lines it is sent as; `write` is how a reflector
-//! writes in (the [`ReflectorStore`](reflector::ReflectorStore) impl).
+//! is answered on the wire by [`http`](crate::http). `event` holds the window's
+//! `Event` and the lines it is sent as; `write` is how a reflector writes in (the
+//! [`ReflectorStore`](reflector::ReflectorStore) impl).
 
 // Errors are the `Status` (~300 bytes) the server answers with, as every source's are.
 #![allow(clippy::result_large_err)]
 
+pub(crate) mod entry;
 pub(crate) mod event;
 mod write;
 
@@ -20,12 +21,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use parking_lot::Mutex;
 use reflector::history::{Fanout, History, ListSnapshots};
 use store_core::Status;
 use tokio::sync::{mpsc, watch};
 
+use crate::cache::entry::Entry;
 use crate::cache::event::Event;
 use crate::resource::Resource;
 use crate::selector::Filter;
@@ -58,14 +59,6 @@ impl Default for WatchCacheConfig {
 /// The key objects are sorted by: namespace (empty when cluster-scoped), then name,
 /// as kube-apiserver lists them.
 type SortKey = (String, String);
-
-/// One stored object, written out once at its resource version.
-pub(crate) struct Entry<T> {
-    /// The object.
-    pub(crate) object: Arc<T>,
-    /// Its JSON as served (with `kind`, `apiVersion`, `metadata.resourceVersion`).
-    pub(crate) json: Bytes,
-}
 
 /// What a watcher receives.
 pub(crate) enum Message<T> {
@@ -402,8 +395,7 @@ mod tests {
     use reflector::{Change, ReflectorStore};
     use store_core::Error;
 
-    use crate::http::watch::event_line;
-    use crate::ConfigMap;
+    use crate::configmap::ConfigMap;
 
     fn cm(ns: &str, name: &str, tier: &str) -> Arc<ConfigMap> {
         Arc::new(ConfigMap::new(ns, name).with_label("tier", tier))
@@ -417,99 +409,6 @@ mod tests {
         });
         cache.apply(Change::Replaced(items, rv.into())).unwrap();
         cache
-    }
-
-    /// Applies `change` at version `rv`.
-    fn at(cache: &WatchCache<ConfigMap>, change: Change<ConfigMap>, rv: u64) {
-        cache.apply_at(change, &rv.to_string().into()).unwrap();
-    }
-
-    fn text(line: &Bytes) -> String {
-        String::from_utf8(line.to_vec()).unwrap()
-    }
-
-    #[test]
-    fn events_are_written_once_with_their_version_and_kind() {
-        let cache = ready(vec![cm("a", "x", "web")], "10");
-        at(&cache, Change::Modified(cm("a", "x", "db")), 11);
-        at(&cache, Change::Added(cm("a", "y", "web")), 12);
-        at(&cache, Change::Deleted(cm("a", "x", "db")), 14);
-        let opened = cache
-            .open(WatchStart::After(10), &Filter::default(), false)
-            .unwrap();
-        let lines: Vec<String> = opened
-            .replay
-            .iter()
-            .map(|event| text(&event.render(&Filter::default(), event_line).unwrap()))
-            .collect();
-        assert!(
-            lines[0].starts_with(
-                r#"{"type":"MODIFIED","object":{"apiVersion":"v1","kind":"ConfigMap""#
-            ),
-            "{}",
-            lines[0]
-        );
-        assert!(lines[0].contains(r#""resourceVersion":"11""#));
-        assert!(lines[1].starts_with(r#"{"type":"ADDED""#));
-        assert!(
-            lines[2].starts_with(r#"{"type":"DELETED""#)
-                && lines[2].contains(r#""resourceVersion":"14""#)
-        );
-        assert!(lines.iter().all(|line| line.ends_with("}\n")));
-        // the shared line is the same allocation for every watcher
-        let event = &opened.replay[0];
-        assert_eq!(
-            event
-                .render(&Filter::default(), event_line)
-                .unwrap()
-                .as_ptr(),
-            event
-                .render(&Filter::default(), event_line)
-                .unwrap()
-                .as_ptr()
-        );
-        assert_eq!(cache.stats().events, 3);
-    }
-
-    #[test]
-    fn a_selector_sees_objects_enter_and_leave_it() {
-        let cache = ready(vec![cm("a", "x", "web")], "10");
-        at(&cache, Change::Modified(cm("a", "x", "db")), 11);
-        at(&cache, Change::Modified(cm("a", "x", "web")), 12);
-        at(&cache, Change::Modified(cm("a", "x", "web")), 13);
-        let web = Filter {
-            labels: "tier=web".parse().unwrap(),
-            ..Filter::default()
-        };
-        let opened = cache.open(WatchStart::After(10), &web, false).unwrap();
-        let seen: Vec<String> = opened
-            .replay
-            .iter()
-            .filter_map(|event| event.render(&web, event_line))
-            .map(|line| text(&line))
-            .collect();
-        assert_eq!(seen.len(), 3);
-        // leaving: DELETED with the previous (still matching) state at the event's version
-        assert!(
-            seen[0].starts_with(r#"{"type":"DELETED""#)
-                && seen[0].contains(r#""tier":"web""#)
-                && seen[0].contains(r#""resourceVersion":"11""#),
-            "{}",
-            seen[0]
-        );
-        assert!(
-            seen[1].starts_with(r#"{"type":"ADDED""#)
-                && seen[1].contains(r#""resourceVersion":"12""#)
-        );
-        assert!(seen[2].starts_with(r#"{"type":"MODIFIED""#));
-        let other_namespace = Filter {
-            namespace: Some("b".into()),
-            ..Filter::default()
-        };
-        assert!(opened
-            .replay
-            .iter()
-            .all(|event| event.render(&other_namespace, event_line).is_none()));
     }
 
     #[test]

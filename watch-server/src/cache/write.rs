@@ -11,9 +11,10 @@ use reflector::{Change, ReflectorStore};
 use store_core::{Error, ResourceVersion};
 use tracing::{debug, info};
 
+use crate::cache::entry::Entry;
 use crate::cache::event::{Event, EventType};
-use crate::cache::{Entry, Message, SortKey, WatchCache};
-use crate::resource::{encode, Resource};
+use crate::cache::{Message, SortKey, WatchCache};
+use crate::resource::Resource;
 
 impl<T: Resource> ReflectorStore<T> for WatchCache<T> {
     /// Lists (`Replaced`) and resyncs; a watch event without its resource version is
@@ -60,7 +61,7 @@ impl<T: Resource> WatchCache<T> {
             Change::Resync => return Ok(()),
         };
         let rv = parse_rv(rv)?;
-        let entry = Arc::new(encode_entry(object, rv)?);
+        let entry = Arc::new(Entry::encode(object, rv)?);
         let key = sort_key(&*entry.object);
         let mut state = self.inner.state.lock();
         if rv <= state.rv {
@@ -98,7 +99,7 @@ impl<T: Resource> WatchCache<T> {
         let rv = parse_rv(rv)?;
         let mut objects = BTreeMap::new();
         for object in items {
-            let entry = encode_entry(object, rv)?;
+            let entry = Entry::encode(object, rv)?;
             objects.insert(sort_key(&*entry.object), Arc::new(entry));
         }
         let mut state = self.inner.state.lock();
@@ -140,17 +141,6 @@ fn sort_key<T: Resource>(object: &T) -> SortKey {
         object.namespace().unwrap_or_default().to_owned(),
         object.name().to_owned(),
     )
-}
-
-/// `object` as stored: with its JSON written out at `rv`.
-fn encode_entry<T: Resource>(object: Arc<T>, rv: u64) -> Result<Entry<T>, Error> {
-    match encode(&*object, rv) {
-        Ok(json) => Ok(Entry { object, json }),
-        Err(error) => Err(Error::Unserializable {
-            key: object.key().to_string(),
-            message: error.to_string(),
-        }),
-    }
 }
 
 /// The number a source's resource version is: decimal digits only (no sign, no

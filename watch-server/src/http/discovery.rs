@@ -10,7 +10,6 @@ use serde_json::json;
 use crate::http::endpoint::Endpoint;
 use crate::http::response::{self, Answer, ApiError};
 use crate::http::routes::GroupVersion;
-use crate::resource::Resource;
 
 /// `/version`: Kubernetes 1.34, with `git_version` as `gitVersion`.
 pub(crate) fn version(git_version: &str) -> Response {
@@ -78,18 +77,6 @@ pub(crate) fn resources(
         "groupVersion": group_version,
         "resources": resources,
     }))
-}
-
-/// What discovery says of the resource `T`: an `APIResource`.
-pub(crate) fn resource<T: Resource>() -> serde_json::Value {
-    json!({
-        "name": T::PLURAL,
-        "singularName": T::SINGULAR,
-        "namespaced": T::NAMESPACED,
-        "kind": T::KIND,
-        "verbs": ["get", "list", "watch"],
-        "shortNames": T::SHORT_NAMES,
-    })
 }
 
 /// The named groups served and their versions, in the order first served.

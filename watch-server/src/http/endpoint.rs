@@ -7,13 +7,15 @@ use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use serde_json::json;
 use store_core::Status;
 
 use crate::cache::WatchCache;
+use crate::http::context::Context;
 use crate::http::query::Query;
 use crate::http::response::{Answer, ApiError};
 use crate::http::routes::GroupVersion;
-use crate::http::{discovery, list, watch, Context};
+use crate::http::{list, watch};
 use crate::resource::Resource;
 use crate::selector::Filter;
 
@@ -57,7 +59,14 @@ impl<T: Resource> Endpoint for WatchCache<T> {
     }
 
     fn discovery(&self) -> serde_json::Value {
-        discovery::resource::<T>()
+        json!({
+            "name": T::PLURAL,
+            "singularName": T::SINGULAR,
+            "namespaced": T::NAMESPACED,
+            "kind": T::KIND,
+            "verbs": ["get", "list", "watch"],
+            "shortNames": T::SHORT_NAMES,
+        })
     }
 
     fn tick(&self) {

@@ -8,9 +8,9 @@ use serde_json::json;
 use store_core::Status;
 
 use crate::cache::{Listed, WatchCache};
+use crate::http::context::Context;
 use crate::http::query::{Query, VersionMatch};
 use crate::http::response::{self, Answer, ApiError};
-use crate::http::Context;
 use crate::resource::Resource;
 use crate::selector::Filter;
 

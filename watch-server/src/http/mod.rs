@@ -3,21 +3,25 @@
 //!
 //! A request goes one way through the rooms of this module:
 //!
-//! - [`routes`]: the path grammar — a path becomes a route value (discovery, or the
+//! - `routes`: the path grammar — a path becomes a route value (discovery, or the
 //!   objects of one resource), read from one table;
-//! - [`discovery`]: `/version`, `/api`, `/apis`, `/api/v1`, `/apis/{group}[/{version}]`;
-//! - [`query`]: the parameters, parsed and validated as kube-apiserver does;
-//! - [`endpoint`]: the served resources, type-erased: the one a path names refuses
+//! - `discovery`: `/version`, `/api`, `/apis`, `/api/v1`, `/apis/{group}[/{version}]`;
+//! - `query`: the parameters, parsed and validated as kube-apiserver does;
+//! - `endpoint`: the served resources, type-erased: the one a path names refuses
 //!   what it cannot serve, then gets, lists or watches;
-//! - [`list`]: lists and gets, [`watch`]: watch streams and all their framing (event,
+//! - `list`: lists and gets, `watch`: watch streams and all their framing (event,
 //!   bookmark and error lines, chunks);
-//! - [`response`]: the answers — JSON, streams, and [`ApiError`](response::ApiError),
-//!   the `Status` an axum handler returns for a refusal, with its code and
-//!   `Retry-After`.
+//! - `response`: the answers — JSON, streams, and `ApiError`, the `Status` a
+//!   handler returns for a refusal (an axum `IntoResponse`: its code, its JSON,
+//!   `Retry-After`).
 //!
+//! Beside them, `config` holds [`ServerConfig`] and `context` what every request
+//! shares (the config, the counters behind [`ServerStats`], the shutdown token).
 //! The cache ([`crate::cache`]) holds the data and knows nothing of HTTP; this
 //! module reads it and writes the wire.
 
+mod config;
+mod context;
 mod discovery;
 mod endpoint;
 mod list;
@@ -26,7 +30,10 @@ mod response;
 mod routes;
 pub(crate) mod watch;
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+pub use config::ServerConfig;
+pub use context::ServerStats;
+
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,72 +46,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use crate::cache::WatchCache;
+use crate::http::context::Context;
 use crate::http::endpoint::{Endpoint, Request};
 use crate::http::query::Query;
 use crate::http::response::{Answer, ApiError};
 use crate::http::routes::{GroupVersion, ObjectsPath, Route};
 use crate::resource::Resource;
-
-/// How a [`WatchServer`] serves.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerConfig {
-    /// The most watches open at once over every resource (default 10 000); past it a
-    /// watch answers 429 with `Retry-After: 1`.
-    pub max_watchers: usize,
-    /// How long a request for a resource version the cache has not reached waits
-    /// before it answers 504 `ResourceVersionTooLarge` (default 3 s, as
-    /// kube-apiserver).
-    pub freshness_wait: Duration,
-    /// How often a watch that allowed bookmarks receives one (default 60 s, as
-    /// kube-apiserver).
-    pub bookmark_interval: Duration,
-    /// The watch timeout when the request sets none: drawn in [t, 2t) (default
-    /// t = 30 min, kube-apiserver's `--min-request-timeout`).
-    pub default_watch_timeout: Duration,
-    /// The `gitVersion` `/version` reports.
-    pub version: String,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            max_watchers: 10_000,
-            freshness_wait: Duration::from_secs(3),
-            bookmark_interval: Duration::from_secs(60),
-            default_watch_timeout: Duration::from_secs(1800),
-            version: "v1.34.0-watch-server".to_owned(),
-        }
-    }
-}
-
-/// Counters of a [`WatchServer`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ServerStats {
-    /// Watches open now.
-    pub open_watches: usize,
-    /// Watches opened since the start.
-    pub watches: u64,
-    /// List and get requests answered.
-    pub lists: u64,
-    /// Requests refused with a 4xx or 5xx answer (bad parameters, unknown paths,
-    /// over the watch limit, not ready, …).
-    pub refused: u64,
-}
-
-#[derive(Default)]
-pub(crate) struct Counters {
-    open_watches: AtomicUsize,
-    watches: AtomicU64,
-    lists: AtomicU64,
-    refused: AtomicU64,
-}
-
-/// What every request shares.
-pub(crate) struct Context {
-    config: ServerConfig,
-    counters: Counters,
-    shutdown: CancellationToken,
-}
 
 /// Serves [`WatchCache`]s over HTTP as kube-apiserver serves its watch cache, so
 /// that kubectl, kube-rs, client-go and the Python client list and watch them:
@@ -149,11 +96,7 @@ impl WatchServer {
     pub fn new(config: ServerConfig) -> Self {
         WatchServer {
             endpoints: Arc::new(Vec::new()),
-            context: Arc::new(Context {
-                config,
-                counters: Counters::default(),
-                shutdown: CancellationToken::new(),
-            }),
+            context: Arc::new(Context::new(config)),
         }
     }
 
@@ -165,13 +108,7 @@ impl WatchServer {
 
     /// Its counters.
     pub fn stats(&self) -> ServerStats {
-        let counters = &self.context.counters;
-        ServerStats {
-            open_watches: counters.open_watches.load(Ordering::Relaxed),
-            watches: counters.watches.load(Ordering::Relaxed),
-            lists: counters.lists.load(Ordering::Relaxed),
-            refused: counters.refused.load(Ordering::Relaxed),
-        }
+        self.context.counters.stats()
     }
 
     /// The axum router: every path answers through [`WatchServer::handle`]'s rules.

@@ -17,11 +17,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
+use crate::cache::entry::Entry;
 use crate::cache::event::Event;
-use crate::cache::{Entry, Message, WatchCache, WatchStart};
+use crate::cache::{Message, WatchCache, WatchStart};
+use crate::http::context::Context;
 use crate::http::query::Query;
 use crate::http::response::{self, Answer};
-use crate::http::Context;
 use crate::resource::Resource;
 use crate::selector::Filter;
 
@@ -321,10 +322,32 @@ impl<T: Resource> Watch<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ConfigMap;
+    use reflector::{Change, ReflectorStore};
 
-    fn text(line: &Bytes) -> &str {
-        std::str::from_utf8(line).unwrap()
+    use crate::cache::WatchCacheConfig;
+    use crate::configmap::ConfigMap;
+
+    fn cm(ns: &str, name: &str, tier: &str) -> Arc<ConfigMap> {
+        Arc::new(ConfigMap::new(ns, name).with_label("tier", tier))
+    }
+
+    fn ready(items: Vec<Arc<ConfigMap>>, rv: &str) -> WatchCache<ConfigMap> {
+        let cache = WatchCache::new(WatchCacheConfig {
+            window: 3,
+            watch_buffer: 2,
+            list_snapshots: 4,
+        });
+        cache.apply(Change::Replaced(items, rv.into())).unwrap();
+        cache
+    }
+
+    /// Applies `change` at version `rv`.
+    fn at(cache: &WatchCache<ConfigMap>, change: Change<ConfigMap>, rv: u64) {
+        cache.apply_at(change, &rv.to_string().into()).unwrap();
+    }
+
+    fn text(line: &Bytes) -> String {
+        String::from_utf8(line.to_vec()).unwrap()
     }
 
     #[test]
@@ -336,12 +359,96 @@ mod tests {
     }
 
     #[test]
+    fn events_are_written_once_with_their_version_and_kind() {
+        let cache = ready(vec![cm("a", "x", "web")], "10");
+        at(&cache, Change::Modified(cm("a", "x", "db")), 11);
+        at(&cache, Change::Added(cm("a", "y", "web")), 12);
+        at(&cache, Change::Deleted(cm("a", "x", "db")), 14);
+        let opened = cache
+            .open(WatchStart::After(10), &Filter::default(), false)
+            .unwrap();
+        let lines: Vec<String> = opened
+            .replay
+            .iter()
+            .map(|event| text(&event.render(&Filter::default(), event_line).unwrap()))
+            .collect();
+        assert!(
+            lines[0].starts_with(
+                r#"{"type":"MODIFIED","object":{"apiVersion":"v1","kind":"ConfigMap""#
+            ),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[0].contains(r#""resourceVersion":"11""#));
+        assert!(lines[1].starts_with(r#"{"type":"ADDED""#));
+        assert!(
+            lines[2].starts_with(r#"{"type":"DELETED""#)
+                && lines[2].contains(r#""resourceVersion":"14""#)
+        );
+        assert!(lines.iter().all(|line| line.ends_with("}\n")));
+        // the shared line is the same allocation for every watcher
+        let event = &opened.replay[0];
+        assert_eq!(
+            event
+                .render(&Filter::default(), event_line)
+                .unwrap()
+                .as_ptr(),
+            event
+                .render(&Filter::default(), event_line)
+                .unwrap()
+                .as_ptr()
+        );
+        assert_eq!(cache.stats().events, 3);
+    }
+
+    #[test]
+    fn a_selector_sees_objects_enter_and_leave_it() {
+        let cache = ready(vec![cm("a", "x", "web")], "10");
+        at(&cache, Change::Modified(cm("a", "x", "db")), 11);
+        at(&cache, Change::Modified(cm("a", "x", "web")), 12);
+        at(&cache, Change::Modified(cm("a", "x", "web")), 13);
+        let web = Filter {
+            labels: "tier=web".parse().unwrap(),
+            ..Filter::default()
+        };
+        let opened = cache.open(WatchStart::After(10), &web, false).unwrap();
+        let seen: Vec<String> = opened
+            .replay
+            .iter()
+            .filter_map(|event| event.render(&web, event_line))
+            .map(|line| text(&line))
+            .collect();
+        assert_eq!(seen.len(), 3);
+        // leaving: DELETED with the previous (still matching) state at the event's version
+        assert!(
+            seen[0].starts_with(r#"{"type":"DELETED""#)
+                && seen[0].contains(r#""tier":"web""#)
+                && seen[0].contains(r#""resourceVersion":"11""#),
+            "{}",
+            seen[0]
+        );
+        assert!(
+            seen[1].starts_with(r#"{"type":"ADDED""#)
+                && seen[1].contains(r#""resourceVersion":"12""#)
+        );
+        assert!(seen[2].starts_with(r#"{"type":"MODIFIED""#));
+        let other_namespace = Filter {
+            namespace: Some("b".into()),
+            ..Filter::default()
+        };
+        assert!(opened
+            .replay
+            .iter()
+            .all(|event| event.render(&other_namespace, event_line).is_none()));
+    }
+
+    #[test]
     fn bookmarks_carry_kind_api_version_and_the_initial_events_end() {
         let type_meta = TypeMeta::of::<ConfigMap>();
-        let plain = type_meta.bookmark(7, false);
-        assert!(text(&plain).starts_with(r#"{"type":"BOOKMARK","object":{"#));
-        assert!(text(&plain).ends_with("}}\n") && text(&plain).matches('\n').count() == 1);
-        let line: serde_json::Value = serde_json::from_slice(&plain).unwrap();
+        let plain = text(&type_meta.bookmark(7, false));
+        assert!(plain.starts_with(r#"{"type":"BOOKMARK","object":{"#));
+        assert!(plain.ends_with("}}\n") && plain.matches('\n').count() == 1);
+        let line: serde_json::Value = serde_json::from_str(&plain).unwrap();
         assert_eq!(
             line["object"],
             json!({"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"resourceVersion": "7"}})
@@ -357,11 +464,12 @@ mod tests {
 
     #[test]
     fn a_watch_that_cannot_go_on_ends_with_its_status_as_an_error_line() {
-        let line = error_line(&Status::expired("too old resource version: 1 (5)"));
-        let text = text(&line);
-        assert!(text.starts_with(r#"{"type":"ERROR","object":{"#), "{text}");
-        assert!(text.ends_with("}\n"));
-        let line: serde_json::Value = serde_json::from_str(text).unwrap();
+        let line = text(&error_line(&Status::expired(
+            "too old resource version: 1 (5)",
+        )));
+        assert!(line.starts_with(r#"{"type":"ERROR","object":{"#), "{line}");
+        assert!(line.ends_with("}\n"));
+        let line: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(line["object"]["code"], 410);
         assert_eq!(line["object"]["kind"], "Status");
     }
