@@ -1,5 +1,7 @@
 //! Real clients nobody here wrote — kubectl and the official Python client — list
-//! and watch the watch-server; and the binary serves them as documented.
+//! and watch the watch-server; and the binary serves them as documented (those
+//! tests need the binary, so they run with the crate's `bin` feature only:
+//! `cargo test -p watch-server --features bin`, as `scripts/test.sh` does).
 
 mod harness;
 
@@ -274,6 +276,7 @@ async fn the_python_client_lists_watches_under_churn_and_handles_410() {
     assert!(child.wait().await.unwrap().success());
 }
 
+#[cfg(feature = "bin")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_prints_where_it_listens_then_serves_churning_configmaps() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_watch-server"))
@@ -342,6 +345,7 @@ async fn the_binary_prints_where_it_listens_then_serves_churning_configmaps() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--objects"));
 }
 
+#[cfg(feature = "bin")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_kube_mirror_example_mirrors_the_binary_s_configmaps() {
     let mut server = Command::new(env!("CARGO_BIN_EXE_watch-server"))
