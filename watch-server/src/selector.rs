@@ -432,4 +432,29 @@ mod tests {
         let selector: FieldSelector = "metadata.name==a".parse().unwrap();
         assert!(selector.matches("a", Some("x")));
     }
+
+    #[test]
+    fn a_filter_needs_the_namespace_and_both_selectors_to_match() {
+        use crate::configmap::ConfigMap;
+
+        let web = ConfigMap::new("a", "x").with_label("tier", "web");
+        assert!(Filter::default().is_everything() && Filter::default().matches(&web));
+        let filter = Filter {
+            namespace: Some("a".into()),
+            labels: "tier=web".parse().unwrap(),
+            fields: "metadata.name=x".parse().unwrap(),
+        };
+        assert!(!filter.is_everything());
+        assert!(filter.matches(&web));
+        assert!(!filter.matches(&ConfigMap::new("b", "x").with_label("tier", "web")));
+        assert!(!filter.matches(&ConfigMap::new("a", "x").with_label("tier", "db")));
+        assert!(!filter.matches(&ConfigMap::new("a", "y").with_label("tier", "web")));
+        // an empty namespace is cluster scope: no namespace filter selects it
+        let cluster_scoped = ConfigMap::new("", "x");
+        let in_a = Filter {
+            namespace: Some("a".into()),
+            ..Filter::default()
+        };
+        assert!(!in_a.matches(&cluster_scoped));
+    }
 }

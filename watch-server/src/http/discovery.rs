@@ -65,16 +65,10 @@ pub(crate) fn resources(
         .filter(|endpoint| endpoint.group_version() == group_version)
         .map(|endpoint| endpoint.discovery())
         .collect();
-    let GroupVersion { group, version } = group_version;
-    let group_version = if group.is_empty() {
-        version.to_owned()
-    } else {
-        format!("{group}/{version}")
-    };
     response::json(&json!({
         "kind": "APIResourceList",
         "apiVersion": "v1",
-        "groupVersion": group_version,
+        "groupVersion": group_version.to_string(),
         "resources": resources,
     }))
 }

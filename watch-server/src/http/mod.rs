@@ -220,17 +220,11 @@ impl WatchServer {
         let Some(endpoint) = self.endpoints.iter().find(|endpoint| {
             endpoint.group_version() == group_version && endpoint.plural() == path.plural
         }) else {
-            let GroupVersion { group, version } = group_version;
             return Err(Status::not_found(
                 "",
                 &format!(
-                    "the server could not find the requested resource {:?} in {}",
+                    "the server could not find the requested resource {:?} in {group_version}",
                     path.plural,
-                    if group.is_empty() {
-                        version.to_owned()
-                    } else {
-                        format!("{group}/{version}")
-                    }
                 ),
             )
             .into());

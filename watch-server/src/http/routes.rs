@@ -24,6 +24,8 @@
 //! after it, and the legacy `/watch/` prefix and `?watch=True` both mean a watch.
 //! The grammar is plain slice patterns instead, one row per path.
 
+use std::fmt;
+
 use crate::http::response::ApiError;
 
 /// An API group and version; the core group is `""` (served under `/api/v1`).
@@ -31,6 +33,17 @@ use crate::http::response::ApiError;
 pub(crate) struct GroupVersion<'a> {
     pub(crate) group: &'a str,
     pub(crate) version: &'a str,
+}
+
+impl fmt::Display for GroupVersion<'_> {
+    /// `group/version`, or `version` for the core group (an `apiVersion`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.group.is_empty() {
+            f.write_str(self.version)
+        } else {
+            write!(f, "{}/{}", self.group, self.version)
+        }
+    }
 }
 
 impl GroupVersion<'static> {
@@ -155,6 +168,16 @@ mod tests {
         ] {
             assert_eq!(Route::of(&segments(path)), expected, "{path}");
         }
+    }
+
+    #[test]
+    fn a_group_version_reads_as_an_api_version() {
+        assert_eq!(GroupVersion::CORE.to_string(), "v1");
+        let apps = GroupVersion {
+            group: "apps",
+            version: "v1",
+        };
+        assert_eq!(apps.to_string(), "apps/v1");
     }
 
     #[test]
