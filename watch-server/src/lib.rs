@@ -41,19 +41,47 @@
 //! serving.await.unwrap().unwrap();
 //! # });
 //! ```
+//!
+//! ## Map
+//!
+//! Data flows one way: a reflector writes into [`cache`], [`http`] reads it and
+//! writes the wire; the cache knows nothing of HTTP.
+//!
+//! - [`resource`]: the [`Resource`] trait and how one object is written on the wire
+//!   ([`resource::encode`]); [`configmap`]: [`ConfigMap`], the type the binary serves.
+//! - [`selector`]: [`LabelSelector`] and [`FieldSelector`], parsed as kube-apiserver
+//!   parses them, and the filter of one request (namespace + both selectors).
+//! - [`cache`]: [`WatchCache`], [`WatchCacheConfig`], [`WatchCacheStats`] — the
+//!   current objects (`entry`: each written out once) and the window of recent
+//!   events (`event`: each event's lines, made once and shared); `write` is its
+//!   [`ReflectorStore`](reflector::ReflectorStore) impl.
+//! - [`http`]: [`WatchServer`] and its `run` — the axum server; `config`:
+//!   [`ServerConfig`]; `context`: what every request shares and [`ServerStats`];
+//!   `routes`: the path grammar as one table; `discovery`; `query`: the
+//!   parameters; `endpoint`: the served resources, type-erased; `list`: lists and
+//!   gets; `watch`: watch streams and all their framing; `response`: the answers,
+//!   and the `Status` error answer as an axum `IntoResponse`.
+//! - `src/bin/watch-server.rs` (feature `bin`): the binary — churning ConfigMaps
+//!   from an embedded `MemoryServer`, or an etcd prefix.
+//!
+//! ## Features
+//!
+//! - `bin`: builds the `watch-server` binary (`cargo run -p watch-server --features
+//!   bin`). What only the binary needs — its log output (`tracing-subscriber`) and
+//!   Ctrl-C handling (tokio's `signal`) — is no dependency of the library without it.
+//! - `etcd`: the binary's `--etcd URL --prefix P` (reflector's `EtcdSource`).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod cache;
 pub mod configmap;
-mod query;
+pub mod http;
 pub mod resource;
 pub mod selector;
-pub mod server;
 
 pub use cache::{WatchCache, WatchCacheConfig, WatchCacheStats};
 pub use configmap::{ConfigMap, ObjectMeta};
+pub use http::{ServerConfig, ServerStats, WatchServer};
 pub use resource::Resource;
 pub use selector::{FieldSelector, LabelSelector};
-pub use server::{ServerConfig, ServerStats, WatchServer};

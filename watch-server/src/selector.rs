@@ -1,7 +1,10 @@
-//! Label and field selectors, parsed as kube-apiserver parses them.
+//! Label and field selectors, parsed as kube-apiserver parses them, and the
+//! `Filter` of one request: a namespace and both selectors.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+
+use crate::resource::Resource;
 
 /// A label selector: requirements that must all hold (`app=web,tier!=db,env in
 /// (a,b),!legacy`).
@@ -324,6 +327,36 @@ impl std::str::FromStr for FieldSelector {
     }
 }
 
+/// Which objects a request is about: a namespace (or all), a label and a field
+/// selector. Lists, gets and watches share it; the watch cache uses it to pick the
+/// objects of a list and to decide how a watcher sees an event.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Filter {
+    /// The namespace of a namespaced request (`/namespaces/{ns}/…`); `None` is all.
+    pub(crate) namespace: Option<String>,
+    /// `labelSelector`.
+    pub(crate) labels: LabelSelector,
+    /// `fieldSelector`.
+    pub(crate) fields: FieldSelector,
+}
+
+impl Filter {
+    /// Whether it selects every object (no namespace, no selector).
+    pub(crate) fn is_everything(&self) -> bool {
+        self.namespace.is_none() && self.labels.is_empty() && self.fields.is_empty()
+    }
+
+    /// Whether `object` is selected (an empty namespace is no namespace).
+    pub(crate) fn matches<T: Resource>(&self, object: &T) -> bool {
+        let namespace = object.namespace().filter(|ns| !ns.is_empty());
+        self.namespace
+            .as_deref()
+            .is_none_or(|wanted| namespace == Some(wanted))
+            && self.labels.matches(object.labels())
+            && self.fields.matches(object.name(), namespace)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,5 +431,30 @@ mod tests {
         assert!(!selector.matches("cm", Some("default")));
         let selector: FieldSelector = "metadata.name==a".parse().unwrap();
         assert!(selector.matches("a", Some("x")));
+    }
+
+    #[test]
+    fn a_filter_needs_the_namespace_and_both_selectors_to_match() {
+        use crate::configmap::ConfigMap;
+
+        let web = ConfigMap::new("a", "x").with_label("tier", "web");
+        assert!(Filter::default().is_everything() && Filter::default().matches(&web));
+        let filter = Filter {
+            namespace: Some("a".into()),
+            labels: "tier=web".parse().unwrap(),
+            fields: "metadata.name=x".parse().unwrap(),
+        };
+        assert!(!filter.is_everything());
+        assert!(filter.matches(&web));
+        assert!(!filter.matches(&ConfigMap::new("b", "x").with_label("tier", "web")));
+        assert!(!filter.matches(&ConfigMap::new("a", "x").with_label("tier", "db")));
+        assert!(!filter.matches(&ConfigMap::new("a", "y").with_label("tier", "web")));
+        // an empty namespace is cluster scope: no namespace filter selects it
+        let cluster_scoped = ConfigMap::new("", "x");
+        let in_a = Filter {
+            namespace: Some("a".into()),
+            ..Filter::default()
+        };
+        assert!(!in_a.matches(&cluster_scoped));
     }
 }

@@ -1,13 +1,15 @@
 //! Real clients nobody here wrote — kubectl and the official Python client — list
-//! and watch the watch-server; and the binary serves them as documented.
+//! and watch the watch-server; and the binary serves them as documented (those
+//! tests need the binary, so they run with the crate's `bin` feature only:
+//! `cargo test -p watch-server --features bin`, as `scripts/test.sh` does).
 
-mod common;
+mod harness;
 
 use std::collections::BTreeSet;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{require, TestServer};
+use harness::{require, TestServer};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 use watch_server::{ServerConfig, WatchCacheConfig};
@@ -226,7 +228,7 @@ async fn the_python_client_lists_watches_under_churn_and_handles_410() {
         for n in 0..150u64 {
             let index = usize::try_from(n % 30).unwrap();
             let rv: u64 = source
-                .apply(common::configmap(index, n + 1))
+                .apply(harness::configmap(index, n + 1))
                 .as_str()
                 .parse()
                 .unwrap();
@@ -274,6 +276,7 @@ async fn the_python_client_lists_watches_under_churn_and_handles_410() {
     assert!(child.wait().await.unwrap().success());
 }
 
+#[cfg(feature = "bin")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_prints_where_it_listens_then_serves_churning_configmaps() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_watch-server"))
@@ -303,7 +306,7 @@ async fn the_binary_prints_where_it_listens_then_serves_churning_configmaps() {
     let address: std::net::SocketAddr = url.parse().unwrap();
     assert_eq!(address.ip().to_string(), "127.0.0.1");
     assert_ne!(address.port(), 0);
-    let list = common::get(address, "/api/v1/configmaps", Duration::from_secs(10))
+    let list = harness::get(address, "/api/v1/configmaps", Duration::from_secs(10))
         .await
         .json();
     assert_eq!(list["items"].as_array().unwrap().len(), 250);
@@ -315,7 +318,7 @@ async fn the_binary_prints_where_it_listens_then_serves_churning_configmaps() {
         .collect();
     assert_eq!(namespaces.len(), 10);
     let rv = list["metadata"]["resourceVersion"].as_str().unwrap();
-    let watch = common::get(
+    let watch = harness::get(
         address,
         &format!("/api/v1/configmaps?watch=1&resourceVersion={rv}&timeoutSeconds=1"),
         Duration::from_secs(10),
@@ -342,6 +345,7 @@ async fn the_binary_prints_where_it_listens_then_serves_churning_configmaps() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--objects"));
 }
 
+#[cfg(feature = "bin")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_kube_mirror_example_mirrors_the_binary_s_configmaps() {
     let mut server = Command::new(env!("CARGO_BIN_EXE_watch-server"))

@@ -2,13 +2,13 @@
 //! paths are under `/apis/{group}/{version}`, discovery lists it, and kubectl finds
 //! it through discovery alone.
 
-mod common;
+mod harness;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{get, require};
+use harness::{get, require};
 use reflector::{Change, ReflectorStore};
 use serde::Serialize;
 use store_core::Keyed;

@@ -1,11 +1,11 @@
 //! The HTTP surface, driven by a raw HTTP/1.1 client (no Accept or User-Agent
 //! header, as kube-client sends): lists, watches, parameters and every error answer.
 
-mod common;
+mod harness;
 
 use std::time::Duration;
 
-use common::{get, names, TestServer};
+use harness::{get, names, TestServer};
 use tokio::io::AsyncWriteExt;
 use watch_server::{ServerConfig, WatchCacheConfig};
 
@@ -51,7 +51,7 @@ async fn lists_page_through_one_consistent_snapshot_and_filter() {
     let expected: Vec<String> = {
         let mut names: Vec<(String, String)> = (0..30)
             .map(|n| {
-                let cm = common::configmap(n, 0);
+                let cm = harness::configmap(n, 0);
                 (cm.metadata.namespace.unwrap(), cm.metadata.name)
             })
             .collect();
@@ -468,7 +468,7 @@ async fn a_client_that_stops_reading_is_closed_and_counted_and_holds_up_no_one()
     let big = "x".repeat(64 * 1024);
     let mut last = 0;
     for generation in 1..=300u64 {
-        let cm = common::configmap(0, generation).with_data("payload", &big);
+        let cm = harness::configmap(0, generation).with_data("payload", &big);
         last = server.source.apply(cm).as_str().parse::<u64>().unwrap();
         // paced, so a client that reads keeps up (a debug build on two slow cores
         // renders and reads a 64 KiB event in a few milliseconds)

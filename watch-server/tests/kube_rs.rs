@@ -3,12 +3,12 @@
 //! and with streaming lists. (Our own `Reflector` over HTTP, through `KubeSource`, is
 //! in `kube_source.rs`.)
 
-mod common;
+mod harness;
 
 use std::future::ready;
 
-use common::{churn, converges, TestServer};
 use futures::StreamExt;
+use harness::{churn, converges, TestServer};
 use k8s_openapi::api::core::v1::ConfigMap as KubeConfigMap;
 use kube::runtime::reflector as kube_reflector;
 use kube::runtime::{watcher, WatchStreamExt};
@@ -34,12 +34,12 @@ async fn kube_runtime_converges_under_churn_across_a_restart_and_a_410() {
         .default_backoff();
     let running = tokio::spawn(stream.for_each(|_| ready(())));
     converges("the initial list", &server, || {
-        common::kube_content(store.state().iter().map(|cm| &**cm))
+        harness::kube_content(store.state().iter().map(|cm| &**cm))
     })
     .await;
     churn(&server, 200, 1).await;
     converges("the watch under churn", &server, || {
-        common::kube_content(store.state().iter().map(|cm| &**cm))
+        harness::kube_content(store.state().iter().map(|cm| &**cm))
     })
     .await;
 
@@ -48,7 +48,7 @@ async fn kube_runtime_converges_under_churn_across_a_restart_and_a_410() {
     churn(&server, 10, 1000).await;
     server.restart_http().await;
     converges("after a restart", &server, || {
-        common::kube_content(store.state().iter().map(|cm| &**cm))
+        harness::kube_content(store.state().iter().map(|cm| &**cm))
     })
     .await;
 
@@ -60,12 +60,12 @@ async fn kube_runtime_converges_under_churn_across_a_restart_and_a_410() {
     for index in [1, 2, 3] {
         server
             .source
-            .delete(&store_core::Keyed::key(&common::configmap(index, 0)))
+            .delete(&store_core::Keyed::key(&harness::configmap(index, 0)))
             .unwrap();
     }
     server.restart_http().await;
     converges("after a 410", &server, || {
-        common::kube_content(store.state().iter().map(|cm| &**cm))
+        harness::kube_content(store.state().iter().map(|cm| &**cm))
     })
     .await;
     assert_eq!(store.state().len(), 97);
@@ -85,12 +85,12 @@ async fn kube_runtime_with_streaming_lists_converges_without_listing() {
     let stream = kube_reflector::reflector(writer, watcher(api, config)).default_backoff();
     let running = tokio::spawn(stream.for_each(|_| ready(())));
     converges("the streaming list", &server, || {
-        common::kube_content(store.state().iter().map(|cm| &**cm))
+        harness::kube_content(store.state().iter().map(|cm| &**cm))
     })
     .await;
     churn(&server, 100, 1).await;
     converges("the watch after it", &server, || {
-        common::kube_content(store.state().iter().map(|cm| &**cm))
+        harness::kube_content(store.state().iter().map(|cm| &**cm))
     })
     .await;
     assert_eq!(

@@ -4,14 +4,14 @@
 //! 504 for a version it has not reached, bad JSON skipped, and an informer whose
 //! handler replay equals the server.
 
-mod common;
+mod harness;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{churn, converges, Content, TestServer};
 use futures::StreamExt;
+use harness::{churn, converges, Content, TestServer};
 use k8s_openapi::api::core::v1::ConfigMap;
 use parking_lot::Mutex;
 use reflector::{
@@ -52,7 +52,7 @@ async fn reflect_and_survive(streaming: bool) {
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(reflector.run(shutdown.clone()));
     handle.wait_until_synced().await.unwrap();
-    let content = || common::kube_content(cache.list().iter().map(|cm| &**cm));
+    let content = || harness::kube_content(cache.list().iter().map(|cm| &**cm));
     converges("the initial sync", &server, content).await;
     // keyed by ObjectName without a newtype, borrowed look-ups, the namespace index
     assert!(cache
@@ -94,7 +94,7 @@ async fn reflect_and_survive(streaming: bool) {
     churn(&server, 120, 1000).await;
     server
         .source
-        .delete(&store_core::Keyed::key(&common::configmap(4, 0)))
+        .delete(&store_core::Keyed::key(&harness::configmap(4, 0)))
         .unwrap();
     server.restart_http().await;
     converges("after a 410", &server, content).await;
@@ -170,7 +170,7 @@ async fn throttling_and_too_large_versions_reach_the_caller_as_statuses() {
     );
     reflector::ReflectorStore::apply(
         &cache,
-        reflector::Change::Replaced(vec![Arc::new(common::configmap(1, 0))], "5".into()),
+        reflector::Change::Replaced(vec![Arc::new(harness::configmap(1, 0))], "5".into()),
     )
     .unwrap();
     handle.wait_until_synced().await.unwrap();
@@ -234,7 +234,7 @@ async fn an_informers_handler_replay_equals_the_server() {
         Arc::clone(&replay),
     );
     let entry = |cm: &ConfigMap| {
-        let (namespace, name, generation) = common::kube_row(cm);
+        let (namespace, name, generation) = harness::kube_row(cm);
         ((namespace, name), generation)
     };
     informer.on_add(move |cm: &Arc<ConfigMap>, _| {
@@ -257,7 +257,7 @@ async fn an_informers_handler_replay_equals_the_server() {
     churn(&server, 100, 1).await;
     server
         .source
-        .delete(&store_core::Keyed::key(&common::configmap(7, 0)))
+        .delete(&store_core::Keyed::key(&harness::configmap(7, 0)))
         .unwrap();
     let replayed = || -> Content {
         replay

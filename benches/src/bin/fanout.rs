@@ -2,7 +2,7 @@
 //! loopback.
 //!
 //! ```text
-//! cargo build --release -p watch-server
+//! cargo build --release -p watch-server --features bin
 //! cargo run --release -p store-bench --bin fanout -- [--server target/release/watch-server] [--seconds 10] [--svg benches/fanout.svg]
 //! ```
 //!
@@ -132,7 +132,7 @@ impl Server {
             .spawn()
             .unwrap_or_else(|error| {
                 panic!(
-                    "cannot start {}: {error} (cargo build --release -p watch-server)",
+                    "cannot start {}: {error} (cargo build --release -p watch-server --features bin)",
                     options.server
                 )
             });

@@ -2,7 +2,7 @@
 //! + `Reflector` + `Cache` (and the `Informer`), each reading the same watch-server.
 //!
 //! ```text
-//! cargo build --release -p watch-server
+//! cargo build --release -p watch-server --features bin
 //! cargo run --release -p store-bench --bin race -- [--server target/release/watch-server] [--objects 100000] [--writes 2000] [--seconds 10]
 //! ```
 //!
@@ -83,7 +83,7 @@ fn main() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap_or_else(|error| {
-            panic!("cannot start {server}: {error} (cargo build --release -p watch-server)")
+            panic!("cannot start {server}: {error} (cargo build --release -p watch-server --features bin)")
         });
     let mut first = String::new();
     BufReader::new(child.stdout.take().expect("stdout"))

@@ -1,25 +1,35 @@
 //! [`WatchCache`]: the current objects and a window of recent events, each written
-//! out once and shared by every watcher; fed by a `Reflector`.
+//! out once and shared by every watcher; fed by a `Reflector` (it is a
+//! [`ReflectorStore`](reflector::ReflectorStore)).
+//!
+//! The cache knows objects, versions and watchers, not HTTP: what a list, a get or
+//! a watch request reads from it (`list`, `list_page`, `get`, `open`, `wait_for`)
+//! is answered on the wire by [`http`](crate::http). `event` holds the window's
+//! `Event` and the lines it is sent as; `write` is how a reflector writes in (the
+//! [`ReflectorStore`](reflector::ReflectorStore) impl).
 
 // Errors are the `Status` (~300 bytes) the server answers with, as every source's are.
 #![allow(clippy::result_large_err)]
 
+pub(crate) mod entry;
+pub(crate) mod event;
+mod write;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
 use parking_lot::Mutex;
 use reflector::history::{Fanout, History, ListSnapshots};
-use reflector::{Change, ReflectorStore};
-use store_core::{Error, ResourceVersion, Status};
+use store_core::Status;
 use tokio::sync::{mpsc, watch};
-use tracing::{debug, info};
 
-use crate::resource::{encode, Resource};
-use crate::selector::{FieldSelector, LabelSelector};
+use crate::cache::entry::Entry;
+use crate::cache::event::Event;
+use crate::resource::Resource;
+use crate::selector::Filter;
 
 /// How a [`WatchCache`] keeps its window and buffers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,50 +60,6 @@ impl Default for WatchCacheConfig {
 /// as kube-apiserver lists them.
 type SortKey = (String, String);
 
-/// One stored object, written out once at its resource version.
-pub(crate) struct Entry<T> {
-    /// The object.
-    pub(crate) object: Arc<T>,
-    /// Its JSON as served (with `kind`, `apiVersion`, `metadata.resourceVersion`).
-    pub(crate) json: Bytes,
-}
-
-/// What happened to an object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum EventType {
-    Added,
-    Modified,
-    Deleted,
-}
-
-impl EventType {
-    fn wire(self) -> &'static str {
-        match self {
-            EventType::Added => "ADDED",
-            EventType::Modified => "MODIFIED",
-            EventType::Deleted => "DELETED",
-        }
-    }
-}
-
-/// One event of the window, written out once for every watcher that sees it as is;
-/// a watcher whose selector the object enters or leaves sees it as `ADDED` or
-/// `DELETED`, written out at most once too.
-pub(crate) struct Event<T> {
-    kind: EventType,
-    rv: u64,
-    /// The object after the event (for a deletion, its final state).
-    entry: Arc<Entry<T>>,
-    /// The object before the event, if there was one.
-    previous: Option<Arc<Entry<T>>>,
-    /// `{"type":…,"object":…}\n`.
-    line: Bytes,
-    /// The line as `ADDED` (the object entered a watcher's selection).
-    entered: OnceLock<Bytes>,
-    /// The previous object as `DELETED` at this version (it left a selection).
-    left: OnceLock<Bytes>,
-}
-
 /// What a watcher receives.
 pub(crate) enum Message<T> {
     /// An event of the window.
@@ -101,89 +67,6 @@ pub(crate) enum Message<T> {
     /// The cache reached this version (sent about every second to watchers that
     /// allowed bookmarks; they decide how often to pass one on).
     Bookmark(u64),
-}
-
-/// Which objects a request is about: a namespace (or all), a label and a field
-/// selector.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Filter {
-    pub(crate) namespace: Option<String>,
-    pub(crate) labels: LabelSelector,
-    pub(crate) fields: FieldSelector,
-}
-
-impl Filter {
-    fn is_everything(&self) -> bool {
-        self.namespace.is_none() && self.labels.is_empty() && self.fields.is_empty()
-    }
-
-    pub(crate) fn matches<T: Resource>(&self, object: &T) -> bool {
-        let namespace = object.namespace().filter(|ns| !ns.is_empty());
-        self.namespace
-            .as_deref()
-            .is_none_or(|wanted| namespace == Some(wanted))
-            && self.labels.matches(object.labels())
-            && self.fields.matches(object.name(), namespace)
-    }
-}
-
-impl<T: Resource> Event<T> {
-    /// The line this event is for a watcher with `filter`, if it sees it at all
-    /// (kube-apiserver's `convertToWatchEvent`): entering the selection is `ADDED`,
-    /// leaving it `DELETED` with the previous object at this event's version.
-    pub(crate) fn render(&self, filter: &Filter) -> Option<Bytes> {
-        if filter.is_everything() {
-            return Some(self.line.clone());
-        }
-        let now = filter.matches(&*self.entry.object);
-        if self.kind != EventType::Modified {
-            return now.then(|| self.line.clone());
-        }
-        let before = self
-            .previous
-            .as_ref()
-            .is_some_and(|previous| filter.matches(&*previous.object));
-        match (before, now) {
-            (true, true) => Some(self.line.clone()),
-            (false, true) => Some(
-                self.entered
-                    .get_or_init(|| event_line(EventType::Added.wire(), &self.entry.json))
-                    .clone(),
-            ),
-            (true, false) => {
-                let previous = self.previous.as_ref()?;
-                let line = self.left.get_or_init(|| {
-                    // Written at this event's version, as kube-apiserver does; the
-                    // object wrote out once already, so this cannot fail in practice.
-                    let json = encode(&*previous.object, self.rv)
-                        .unwrap_or_else(|_| previous.json.clone());
-                    event_line(EventType::Deleted.wire(), &json)
-                });
-                Some(line.clone())
-            }
-            (false, false) => None,
-        }
-    }
-
-    pub(crate) fn rv(&self) -> u64 {
-        self.rv
-    }
-}
-
-/// `{"type":"<kind>","object":<json>}\n`.
-pub(crate) fn event_line(kind: &str, json: &[u8]) -> Bytes {
-    let mut line = BytesMut::with_capacity(json.len() + kind.len() + 24);
-    put_event_line(&mut line, kind, json);
-    line.freeze()
-}
-
-/// Appends `{"type":"<kind>","object":<json>}\n` to `out`.
-pub(crate) fn put_event_line(out: &mut BytesMut, kind: &str, json: &[u8]) {
-    out.put_slice(br#"{"type":""#);
-    out.put_slice(kind.as_bytes());
-    out.put_slice(br#"","object":"#);
-    out.put_slice(json);
-    out.put_slice(b"}\n");
 }
 
 /// What one list answers.
@@ -227,7 +110,7 @@ impl<T> fmt::Debug for Opened<T> {
 /// each written out once (`bytes::Bytes`) and shared by every watcher — the
 /// kube-apiserver "cacher" role. Feed it with a
 /// [`Reflector`](reflector::Reflector) from any source (it is a
-/// [`ReflectorStore`]); serve it with a [`WatchServer`](crate::WatchServer).
+/// [`ReflectorStore`](reflector::ReflectorStore)); serve it with a [`WatchServer`](crate::WatchServer).
 ///
 /// Resource versions must be decimal numbers that grow with every event, as
 /// kube-apiserver requires (MemoryServer and etcd revisions are); an event that does
@@ -487,93 +370,6 @@ impl<T: Resource> WatchCache<T> {
             receiver,
         })
     }
-
-    fn write(&self, change: Change<T>, rv: &ResourceVersion) -> Result<(), Error> {
-        let (object, deleted) = match change {
-            Change::Added(object) | Change::Modified(object) => (object, false),
-            Change::Deleted(object) => (object, true),
-            Change::Replaced(items, rv) => return self.replace(items, &rv),
-            Change::Resync => return Ok(()),
-        };
-        let rv = parse_rv(rv)?;
-        let entry = Arc::new(encode_entry(object, rv)?);
-        let key = sort_key(&*entry.object);
-        let mut state = self.inner.state.lock();
-        if rv <= state.rv {
-            return Err(Error::InvalidResourceVersion {
-                resource_version: rv.to_string(),
-                reason: "does not advance the watch cache's version",
-            });
-        }
-        let previous = if deleted {
-            state.objects.remove(&key)
-        } else {
-            state.objects.insert(key, Arc::clone(&entry))
-        };
-        let kind = match (deleted, &previous) {
-            (true, _) => EventType::Deleted,
-            (false, Some(_)) => EventType::Modified,
-            (false, None) => EventType::Added,
-        };
-        let event = Arc::new(Event {
-            kind,
-            rv,
-            line: event_line(kind.wire(), &entry.json),
-            entry,
-            previous,
-            entered: OnceLock::new(),
-            left: OnceLock::new(),
-        });
-        state.watchers.send(|| Message::Event(Arc::clone(&event)));
-        let evicted = state.history.push(rv, event);
-        state.rv = rv;
-        drop(state);
-        // The evicted event may hold the last reference to a large object: freed
-        // outside the lock.
-        drop(evicted);
-        self.inner.version.send_replace(rv);
-        self.inner.events.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
-
-    fn replace(&self, items: Vec<Arc<T>>, rv: &ResourceVersion) -> Result<(), Error> {
-        let rv = parse_rv(rv)?;
-        let mut objects = BTreeMap::new();
-        for object in items {
-            let entry = encode_entry(object, rv)?;
-            objects.insert(sort_key(&*entry.object), Arc::new(entry));
-        }
-        let mut state = self.inner.state.lock();
-        let old = std::mem::replace(&mut state.objects, objects);
-        state.history.reset(rv);
-        state.snapshots.clear();
-        let closed = state.watchers.close_all(None);
-        let first = !state.ready;
-        state.ready = true;
-        state.rv = rv;
-        let count = state.objects.len();
-        drop(state);
-        drop(old);
-        self.inner.version.send_replace(rv);
-        self.inner.relists.fetch_add(1, Ordering::Relaxed);
-        if first {
-            info!(
-                resource = T::PLURAL,
-                objects = count,
-                resource_version = rv,
-                "watch cache ready"
-            );
-        } else {
-            info!(
-                resource = T::PLURAL,
-                objects = count,
-                resource_version = rv,
-                closed,
-                "watch cache relisted; every watch closed"
-            );
-        }
-        Ok(())
-    }
 }
 
 fn matching<T>(objects: &BTreeMap<SortKey, Arc<Entry<T>>>, filter: &Filter) -> Vec<Arc<Entry<T>>>
@@ -593,70 +389,13 @@ where
     }
 }
 
-fn sort_key<T: Resource>(object: &T) -> SortKey {
-    (
-        object.namespace().unwrap_or_default().to_owned(),
-        object.name().to_owned(),
-    )
-}
-
-fn encode_entry<T: Resource>(object: Arc<T>, rv: u64) -> Result<Entry<T>, Error> {
-    match encode(&*object, rv) {
-        Ok(json) => Ok(Entry { object, json }),
-        Err(error) => Err(Error::Unserializable {
-            key: object.key().to_string(),
-            message: error.to_string(),
-        }),
-    }
-}
-
-fn parse_rv(rv: &ResourceVersion) -> Result<u64, Error> {
-    crate::query::parse_resource_version(rv.as_str()).map_err(|_| {
-        debug!(%rv, "watch cache: a resource version that is not a number");
-        Error::InvalidResourceVersion {
-            resource_version: rv.to_string(),
-            reason: "is not a decimal number (a watch cache orders events by it)",
-        }
-    })
-}
-
-impl<T: Resource> ReflectorStore<T> for WatchCache<T> {
-    /// Lists (`Replaced`) and resyncs; a watch event without its resource version is
-    /// refused — the reflector hands events to [`apply_at`](Self::apply_at).
-    fn apply(&self, change: Change<T>) -> Result<(), Error> {
-        match change {
-            Change::Replaced(items, rv) => self.replace(items, &rv),
-            Change::Resync => Ok(()),
-            Change::Added(_) | Change::Modified(_) | Change::Deleted(_) => {
-                Err(Error::InvalidResourceVersion {
-                    resource_version: String::new(),
-                    reason: "is missing: a watch cache needs each event's version (apply_at)",
-                })
-            }
-        }
-    }
-
-    fn apply_at(&self, change: Change<T>, resource_version: &ResourceVersion) -> Result<(), Error> {
-        self.write(change, resource_version)
-    }
-
-    fn bookmark(&self, resource_version: &ResourceVersion) {
-        let Ok(rv) = parse_rv(resource_version) else {
-            return;
-        };
-        let mut state = self.inner.state.lock();
-        if rv > state.rv && state.ready {
-            state.rv = rv;
-            drop(state);
-            self.inner.version.send_replace(rv);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ConfigMap;
+    use reflector::{Change, ReflectorStore};
+    use store_core::Error;
+
+    use crate::configmap::ConfigMap;
 
     fn cm(ns: &str, name: &str, tier: &str) -> Arc<ConfigMap> {
         Arc::new(ConfigMap::new(ns, name).with_label("tier", tier))
@@ -670,93 +409,6 @@ mod tests {
         });
         cache.apply(Change::Replaced(items, rv.into())).unwrap();
         cache
-    }
-
-    /// Applies `change` at version `rv`.
-    fn at(cache: &WatchCache<ConfigMap>, change: Change<ConfigMap>, rv: u64) {
-        cache.apply_at(change, &rv.to_string().into()).unwrap();
-    }
-
-    fn text(line: &Bytes) -> String {
-        String::from_utf8(line.to_vec()).unwrap()
-    }
-
-    #[test]
-    fn events_are_written_once_with_their_version_and_kind() {
-        let cache = ready(vec![cm("a", "x", "web")], "10");
-        at(&cache, Change::Modified(cm("a", "x", "db")), 11);
-        at(&cache, Change::Added(cm("a", "y", "web")), 12);
-        at(&cache, Change::Deleted(cm("a", "x", "db")), 14);
-        let opened = cache
-            .open(WatchStart::After(10), &Filter::default(), false)
-            .unwrap();
-        let lines: Vec<String> = opened
-            .replay
-            .iter()
-            .map(|event| text(&event.render(&Filter::default()).unwrap()))
-            .collect();
-        assert!(
-            lines[0].starts_with(
-                r#"{"type":"MODIFIED","object":{"apiVersion":"v1","kind":"ConfigMap""#
-            ),
-            "{}",
-            lines[0]
-        );
-        assert!(lines[0].contains(r#""resourceVersion":"11""#));
-        assert!(lines[1].starts_with(r#"{"type":"ADDED""#));
-        assert!(
-            lines[2].starts_with(r#"{"type":"DELETED""#)
-                && lines[2].contains(r#""resourceVersion":"14""#)
-        );
-        assert!(lines.iter().all(|line| line.ends_with("}\n")));
-        // the shared line is the same allocation for every watcher
-        let event = &opened.replay[0];
-        assert_eq!(
-            event.render(&Filter::default()).unwrap().as_ptr(),
-            event.line.as_ptr()
-        );
-        assert_eq!(cache.stats().events, 3);
-    }
-
-    #[test]
-    fn a_selector_sees_objects_enter_and_leave_it() {
-        let cache = ready(vec![cm("a", "x", "web")], "10");
-        at(&cache, Change::Modified(cm("a", "x", "db")), 11);
-        at(&cache, Change::Modified(cm("a", "x", "web")), 12);
-        at(&cache, Change::Modified(cm("a", "x", "web")), 13);
-        let web = Filter {
-            labels: "tier=web".parse().unwrap(),
-            ..Filter::default()
-        };
-        let opened = cache.open(WatchStart::After(10), &web, false).unwrap();
-        let seen: Vec<String> = opened
-            .replay
-            .iter()
-            .filter_map(|event| event.render(&web))
-            .map(|line| text(&line))
-            .collect();
-        assert_eq!(seen.len(), 3);
-        // leaving: DELETED with the previous (still matching) state at the event's version
-        assert!(
-            seen[0].starts_with(r#"{"type":"DELETED""#)
-                && seen[0].contains(r#""tier":"web""#)
-                && seen[0].contains(r#""resourceVersion":"11""#),
-            "{}",
-            seen[0]
-        );
-        assert!(
-            seen[1].starts_with(r#"{"type":"ADDED""#)
-                && seen[1].contains(r#""resourceVersion":"12""#)
-        );
-        assert!(seen[2].starts_with(r#"{"type":"MODIFIED""#));
-        let other_namespace = Filter {
-            namespace: Some("b".into()),
-            ..Filter::default()
-        };
-        assert!(opened
-            .replay
-            .iter()
-            .all(|event| event.render(&other_namespace).is_none()));
     }
 
     #[test]

@@ -161,7 +161,7 @@ impl Query {
 
 /// A resource version as kube-apiserver parses it (a decimal `u64`).
 #[allow(clippy::result_large_err)]
-pub fn parse_resource_version(text: &str) -> Result<u64, Status> {
+fn parse_resource_version(text: &str) -> Result<u64, Status> {
     if !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()) {
         if let Ok(number) = text.parse() {
             return Ok(number);

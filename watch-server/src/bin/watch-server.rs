@@ -2,9 +2,12 @@
 //! a watch cache, fed by an embedded churning MemoryServer (default) or by etcd.
 //!
 //! ```text
-//! cargo run --release -p watch-server -- [--listen ADDR] [--objects N]
+//! cargo run --release -p watch-server --features bin -- [--listen ADDR] [--objects N]
 //!     [--writes-per-sec W] [--window E] [--create-delete] [--etcd URL --prefix P]
 //! ```
+//!
+//! It is built only with the crate's `bin` feature (its log output and Ctrl-C
+//! handling are no dependencies of the library); `--etcd` needs `--features bin,etcd`.
 //!
 //! Its first line on stdout, once it serves, is `listening on http://IP:PORT`. Logs go
 //! to stderr at `RUST_LOG`'s level (default `warn`; `RUST_LOG=info` shows syncs and
@@ -208,7 +211,7 @@ async fn reflect_etcd(
     _cache: &WatchCache<ConfigMap>,
     _shutdown: &CancellationToken,
 ) -> Result<reflector::ReflectorHandle, String> {
-    Err("built without etcd: cargo run --release -p watch-server --features etcd -- --etcd URL --prefix P".into())
+    Err("built without etcd: cargo run --release -p watch-server --features bin,etcd -- --etcd URL --prefix P".into())
 }
 
 /// The namespace of the `index`th ConfigMap: `default` and `team-1`…`team-9`.

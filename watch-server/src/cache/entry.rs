@@ -1,0 +1,31 @@
+//! [`Entry`]: one stored object and its JSON, written out once.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use store_core::Error;
+
+use crate::resource::{encode, Resource};
+
+/// One stored object, written out once at its resource version: every list, get
+/// and watch that sends it copies these bytes.
+pub(crate) struct Entry<T> {
+    /// The object.
+    pub(crate) object: Arc<T>,
+    /// Its JSON as served (with `kind`, `apiVersion`, `metadata.resourceVersion`).
+    pub(crate) json: Bytes,
+}
+
+impl<T: Resource> Entry<T> {
+    /// `object` as stored at `rv`; `Unserializable` (with its key) when its type
+    /// does not write it out as a JSON object.
+    pub(crate) fn encode(object: Arc<T>, rv: u64) -> Result<Self, Error> {
+        match encode(&*object, rv) {
+            Ok(json) => Ok(Entry { object, json }),
+            Err(error) => Err(Error::Unserializable {
+                key: object.key().to_string(),
+                message: error.to_string(),
+            }),
+        }
+    }
+}
