@@ -46,15 +46,12 @@
 //! - [`reflector`](mod@reflector): [`Reflector`], its [`ReflectorConfig`],
 //!   [`BackoffConfig`] and [`ReflectorHandle`].
 //! - [`informer`]: [`Informer`] and its handlers.
-//! - [`history`]: the serving side's history window, watcher fan-out and list
-//!   snapshots, shared by `MemoryServer` and the `watch-server` crate.
 //! - [`error`]: [`ReflectorError`], what the error hook receives.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod error;
-pub mod history;
 pub mod informer;
 mod readiness;
 pub mod reflector;

@@ -126,11 +126,35 @@ pub fn namespace_index_from_key<T: Keyed + 'static>() -> IndexDef<T> {
 pub trait ResourceVersionField {
     /// The field as a resource version (`None`: the object has none yet).
     fn resource_version_str(&self) -> Option<&str>;
+
+    /// Writes `rv` into the field, for `Keyed::set_resource_version`. A field that
+    /// cannot be rewritten in place (a `str`, an `Arc` shared elsewhere) is left as
+    /// it is.
+    fn set_resource_version_str(&mut self, rv: &str) {
+        let _ = rv;
+    }
+
+    /// A new field holding `rv` (for an `Option` that holds none yet).
+    fn from_resource_version_str(rv: &str) -> Option<Self>
+    where
+        Self: Sized,
+    {
+        let _ = rv;
+        None
+    }
 }
 
 impl ResourceVersionField for String {
     fn resource_version_str(&self) -> Option<&str> {
         Some(self)
+    }
+
+    fn set_resource_version_str(&mut self, rv: &str) {
+        rv.clone_into(self);
+    }
+
+    fn from_resource_version_str(rv: &str) -> Option<Self> {
+        Some(rv.to_owned())
     }
 }
 
@@ -144,11 +168,23 @@ impl ResourceVersionField for crate::ResourceVersion {
     fn resource_version_str(&self) -> Option<&str> {
         Some(self.as_str())
     }
+
+    fn set_resource_version_str(&mut self, rv: &str) {
+        *self = crate::ResourceVersion::from(rv);
+    }
+
+    fn from_resource_version_str(rv: &str) -> Option<Self> {
+        Some(crate::ResourceVersion::from(rv))
+    }
 }
 
 impl<F: ResourceVersionField + ?Sized> ResourceVersionField for Box<F> {
     fn resource_version_str(&self) -> Option<&str> {
         (**self).resource_version_str()
+    }
+
+    fn set_resource_version_str(&mut self, rv: &str) {
+        (**self).set_resource_version_str(rv);
     }
 }
 
@@ -156,10 +192,23 @@ impl<F: ResourceVersionField + ?Sized> ResourceVersionField for Arc<F> {
     fn resource_version_str(&self) -> Option<&str> {
         (**self).resource_version_str()
     }
+
+    fn set_resource_version_str(&mut self, rv: &str) {
+        if let Some(field) = Arc::get_mut(self) {
+            field.set_resource_version_str(rv);
+        }
+    }
 }
 
 impl<F: ResourceVersionField> ResourceVersionField for Option<F> {
     fn resource_version_str(&self) -> Option<&str> {
         self.as_ref()?.resource_version_str()
+    }
+
+    fn set_resource_version_str(&mut self, rv: &str) {
+        match self {
+            Some(field) => field.set_resource_version_str(rv),
+            None => *self = F::from_resource_version_str(rv),
+        }
     }
 }

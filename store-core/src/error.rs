@@ -42,37 +42,12 @@ pub enum Error {
         message: String,
     },
 
-    /// A store was asked to finish an in-place relist it does not take (its
-    /// `ReflectorStore` does not support `RelistMode::InPlace`).
-    #[error("this store does not take in-place relists")]
-    InPlaceRelistUnsupported,
-
     /// A store's transformer panicked; the write that ran it did not happen.
     #[error("store transformer panicked on object {key}: {message}")]
     TransformPanicked {
         /// The key of the object it was given (its `Display`).
         key: String,
         /// The panic message.
-        message: String,
-    },
-
-    /// A resource version could not be used where a number is needed (a watch cache
-    /// orders its events by resource version, as kube-apiserver does), or did not
-    /// advance.
-    #[error("resource version {resource_version:?} {reason}")]
-    InvalidResourceVersion {
-        /// The resource version given.
-        resource_version: String,
-        /// Why it was rejected.
-        reason: &'static str,
-    },
-
-    /// An object could not be written out (its `Serialize` failed); it was not stored.
-    #[error("object {key} could not be serialized: {message}")]
-    Unserializable {
-        /// The object's key (its `Display`).
-        key: String,
-        /// What the serializer said.
         message: String,
     },
 }

@@ -130,6 +130,10 @@ where
     fn resource_version(&self) -> Option<&str> {
         self.metadata().resource_version.as_deref()
     }
+
+    fn set_resource_version(&mut self, resource_version: &str) {
+        self.metadata_mut().resource_version = Some(resource_version.to_owned());
+    }
 }
 
 #[cfg(feature = "kube")]

@@ -93,6 +93,34 @@ pub trait Keyed {
         None
     }
 
+    /// Records `resource_version` as the object's own version: what a source does when
+    /// it hands out an object it wrote (kube-apiserver's storage sets
+    /// `metadata.resourceVersion` to the etcd revision an object was written at; the
+    /// embedded `MemoryServer` and `EtcdSource` do the same through this method), so
+    /// that every reader — a watch cache serving the object on, an informer comparing
+    /// versions — sees the version the object was written at, not the version of the
+    /// list it came in.
+    ///
+    /// A source may call it under its own lock: an implementation should be a plain
+    /// field write. The default does nothing (a type that carries no version).
+    /// `#[derive(Keyed)]` with `#[keyed(resource_version = "...")]` writes the field,
+    /// and k8s-openapi types write `metadata.resourceVersion`.
+    ///
+    /// ```
+    /// use store_core::Keyed;
+    ///
+    /// #[derive(Keyed)]
+    /// #[keyed(name = "name", resource_version = "rv")]
+    /// struct Lease { name: String, rv: Option<String> }
+    ///
+    /// let mut lease = Lease { name: "a".into(), rv: None };
+    /// lease.set_resource_version("12");
+    /// assert_eq!(lease.resource_version(), Some("12"));
+    /// ```
+    fn set_resource_version(&mut self, resource_version: &str) {
+        let _ = resource_version;
+    }
+
     /// The secondary indexes every store of this type starts with.
     ///
     /// The default gives a [`namespace index`](crate::NAMESPACE_INDEX) when `Key` is

@@ -160,10 +160,19 @@ fn resource_version_fn(
         }
     }
     let access = borrow_path(&quote!(self), path);
+    let access_mut = borrow_path(&quote!(mut self), path);
     quote! {
         #[inline]
         fn resource_version(&self) -> ::core::option::Option<&str> {
             ::store_core::__private::ResourceVersionField::resource_version_str(#access)
+        }
+
+        #[inline]
+        fn set_resource_version(&mut self, resource_version: &str) {
+            ::store_core::__private::ResourceVersionField::set_resource_version_str(
+                #access_mut,
+                resource_version,
+            )
         }
     }
 }

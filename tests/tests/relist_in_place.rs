@@ -4,7 +4,6 @@
 
 #![allow(clippy::result_large_err)]
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ use reflector::{
     Change, Reflector, ReflectorConfig, ReflectorError, ReflectorStore, RelistMode, StoreError,
     WatchEvent,
 };
-use store_core::{Cache, Error, ResourceVersion, Status, Store};
+use store_core::{Cache, Status, Store};
 use tokio_util::sync::CancellationToken;
 
 /// A cache that records what the reflector hands it, and can refuse pages.

@@ -34,13 +34,15 @@ async fn the_watch_server_serves_an_etcd_prefix_with_etcd_revisions() {
         .await
         .unwrap();
     let writer = source.writer();
+    let mut written_at = std::collections::BTreeMap::new();
     for n in 0..20 {
         let cm = ConfigMap::new(
             if n % 2 == 0 { "default" } else { "kube-system" },
             &format!("cm-{n:02}"),
         )
         .with_data("n", &n.to_string());
-        writer.put(&cm).await.unwrap();
+        let revision = writer.put(&cm).await.unwrap();
+        written_at.insert(format!("cm-{n:02}"), revision.as_str().to_owned());
     }
     let cache = WatchCache::<ConfigMap>::default();
     let shutdown = CancellationToken::new();
@@ -70,6 +72,16 @@ async fn the_watch_server_serves_an_etcd_prefix_with_etcd_revisions() {
         etcd.revision().await,
         "the list is at etcd's revision"
     );
+    // Each object is listed at the revision it was written at (its mod revision), as
+    // kube-apiserver serves them — not at the list's revision.
+    for item in body["items"].as_array().unwrap() {
+        let name = item["metadata"]["name"].as_str().unwrap();
+        assert_eq!(
+            item["metadata"]["resourceVersion"].as_str(),
+            Some(written_at[name].as_str()),
+            "{name} is served with its own revision"
+        );
+    }
 
     let written = writer
         .put(&ConfigMap::new("default", "cm-00").with_data("n", "changed"))

@@ -23,7 +23,11 @@ use crate::resource::Resource;
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Keyed)]
-#[keyed(namespace = "metadata.namespace", name = "metadata.name")]
+#[keyed(
+    namespace = "metadata.namespace",
+    name = "metadata.name",
+    resource_version = "metadata.resource_version"
+)]
 pub struct ConfigMap {
     /// Name, namespace, labels, …
     pub metadata: ObjectMeta,
@@ -49,8 +53,8 @@ pub struct ObjectMeta {
     /// The unique id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
-    /// The resource version, as the source last wrote it (the server writes the
-    /// event's version over it).
+    /// The resource version the source wrote the object at (`Keyed::resource_version`;
+    /// sources stamp it through `Keyed::set_resource_version`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_version: Option<String>,
     /// When the object was created (RFC 3339).

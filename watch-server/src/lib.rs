@@ -80,7 +80,7 @@ pub mod http;
 pub mod resource;
 pub mod selector;
 
-pub use cache::{WatchCache, WatchCacheConfig, WatchCacheStats};
+pub use cache::{WatchCache, WatchCacheConfig, WatchCacheError, WatchCacheStats};
 pub use configmap::{ConfigMap, ObjectMeta};
 pub use http::{ServerConfig, ServerStats, WatchServer};
 pub use resource::Resource;

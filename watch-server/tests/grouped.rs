@@ -128,7 +128,7 @@ async fn a_grouped_cluster_scoped_type_is_served_and_discovered() {
         404
     );
     widgets
-        .apply_at(Change::Added(widget("c", 3)), &"8".into())
+        .apply(Change::Added(widget("c", 3), "8".into()))
         .unwrap();
     let watch = get(
         address,

@@ -503,3 +503,65 @@ async fn shutdown_ends_every_stream_cleanly() {
         assert_eq!(answer.events().len(), 2, "the state, then a clean end");
     }
 }
+
+/// Every listed object is served with the version it was written at, before and after
+/// the cache relists from its source — never with the list's version (kube-apiserver
+/// serves each object's own etcd revision).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listed_objects_keep_the_versions_they_were_written_at() {
+    // A MemoryServer starts at 1: cm-00000..4 are written at 2..=6
+    let server = TestServer::start(5).await;
+    let rewritten = server.write(2, 1); // cm-00002 again, at 7
+    server.cache_reaches(rewritten).await;
+    let own = |list: &serde_json::Value| -> Vec<(String, String)> {
+        let mut rows: Vec<(String, String)> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| {
+                let meta = &item["metadata"];
+                let name = meta["name"].as_str().unwrap().to_owned();
+                (name, meta["resourceVersion"].as_str().unwrap().to_owned())
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let expected: Vec<(String, String)> = [(0, "2"), (1, "3"), (2, "7"), (3, "5"), (4, "6")]
+        .into_iter()
+        .map(|(n, rv)| (format!("cm-{n:05}"), rv.to_owned()))
+        .collect();
+    let before = get(server.address, "/api/v1/configmaps", QUICK)
+        .await
+        .json();
+    assert_eq!(before["metadata"]["resourceVersion"], "7");
+    assert_eq!(own(&before), expected, "the first list");
+
+    // The source expires the cache's watch: the cache relists at 7 and replaces all.
+    server
+        .source
+        .inject_watch_error(store_core::Status::expired("compacted"));
+    for _ in 0..500 {
+        if server.cache.stats().relists >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(server.cache.stats().relists, 2, "the cache relisted");
+    let after = get(server.address, "/api/v1/configmaps", QUICK)
+        .await
+        .json();
+    assert_eq!(
+        own(&after),
+        expected,
+        "a relist that changed nothing changes no version"
+    );
+    let one = get(
+        server.address,
+        "/api/v1/namespaces/team-1/configmaps/cm-00001",
+        QUICK,
+    )
+    .await
+    .json();
+    assert_eq!(one["metadata"]["resourceVersion"], "3", "a get too");
+}

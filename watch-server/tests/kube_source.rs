@@ -372,7 +372,7 @@ async fn a_user_defined_resource_keeps_its_derive_and_syncs_through_kube_source(
     // the derived key is a cluster-scoped ObjectName: borrowed look-ups by ObjectRef
     assert_eq!(cache.get(&ObjectRef::new(None, "b")).unwrap().spec.size, 2);
     widgets
-        .apply_at(Change::Modified(widget("a", 7)), &"11".into())
+        .apply(Change::Modified(widget("a", 7), "11".into()))
         .unwrap();
     for _ in 0..100 {
         if cache
@@ -387,4 +387,84 @@ async fn a_user_defined_resource_keeps_its_derive_and_syncs_through_kube_source(
     assert_eq!(handle.last_sync_resource_version().unwrap(), "11");
     stop.cancel();
     serving.await.unwrap().unwrap();
+}
+
+/// A downstream informer (no resync) over `KubeSource`, relisted after its upstream
+/// cache relisted with nothing changed, hears no update: every object keeps the
+/// version it was written at, so the informer sees each relisted object unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_relist_that_changed_nothing_updates_nothing_downstream() {
+    let mut server = TestServer::start(10).await;
+    let mut informer = Informer::builder(source(&server.url())).with_config(config(false));
+    let heard: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (adds, updates, deletes) = (Arc::clone(&heard), Arc::clone(&heard), Arc::clone(&heard));
+    informer.on_add(move |cm: &Arc<ConfigMap>, _| {
+        adds.lock()
+            .push(format!("add {}", cm.metadata.name.as_deref().unwrap_or("")));
+    });
+    informer.on_update(move |_, cm: &Arc<ConfigMap>| {
+        updates.lock().push(format!(
+            "update {}",
+            cm.metadata.name.as_deref().unwrap_or("")
+        ));
+    });
+    informer.on_delete(move |gone| deletes.lock().push(format!("delete {}", gone.key())));
+    let shutdown = CancellationToken::new();
+    let (informer, running) = informer.start(shutdown.clone());
+    informer.wait_until_synced().await.unwrap();
+    let settled = |n: usize| {
+        let heard = Arc::clone(&heard);
+        async move {
+            for _ in 0..500 {
+                if heard.lock().len() >= n {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    settled(10).await;
+    assert_eq!(heard.lock().len(), 10, "the initial list: ten adds");
+    let relists_before = informer.metrics().relists;
+
+    // Cut the informer off; meanwhile an object comes and goes upstream, and the
+    // cache relists (its window restarts after the informer's version).
+    server.stop_http().await;
+    let temporary = harness::configmap(99, 0);
+    server.source.create(temporary).unwrap();
+    let gone = server
+        .source
+        .delete(&ObjectName::namespaced("default", "cm-00099").unwrap())
+        .unwrap();
+    server.cache_reaches(gone.as_str().parse().unwrap()).await;
+    let relisted = server.cache.stats().relists + 1;
+    server
+        .source
+        .inject_watch_error(store_core::Status::expired("compacted"));
+    for _ in 0..500 {
+        if server.cache.stats().relists >= relisted {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(server.cache.stats().relists, relisted, "the cache relisted");
+    server.restart_http().await;
+
+    // The informer's watch from before the relist gets a 410: it relists.
+    for _ in 0..1000 {
+        if informer.metrics().relists > relists_before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        informer.metrics().relists > relists_before,
+        "the informer relisted: {:?}",
+        informer.metrics()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let heard = heard.lock().clone();
+    assert_eq!(heard.len(), 10, "nothing but the ten first adds: {heard:?}");
+    shutdown.cancel();
+    running.await.unwrap();
 }

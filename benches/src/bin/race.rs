@@ -27,7 +27,7 @@ use kube::runtime::{watcher, WatchStreamExt};
 use reflector::{
     Change, Informer, KubeSource, Reflector, ReflectorConfig, ReflectorStore, StoreError,
 };
-use store_core::{Cache, Error, ObjectRef, ResourceVersion, Store};
+use store_core::{Cache, ObjectRef, ResourceVersion, Store};
 use tokio_util::sync::CancellationToken;
 
 /// `kube-client floor`: kube-client's list and watch alone, decoded and dropped — what

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use parking_lot::Mutex;
+use serve::Revision;
 use store_core::ResourceVersion;
 
 /// A snapshot of an informer's metrics ([`Informer::metrics`](crate::Informer::metrics)).
@@ -100,7 +101,7 @@ impl Recorded {
         metrics::histogram!("informer_processing_latency_seconds", "name" => name.clone())
             .record(took.as_secs_f64());
         metrics::gauge!("informer_queued_items", "name" => name.clone()).set(queued as f64);
-        if let Some(value) = rv.and_then(|rv| gauge_value(rv.as_str())) {
+        if let Some(value) = rv.and_then(|rv| Revision::gauge_value(rv.as_str())) {
             metrics::gauge!("informer_store_resource_version", "name" => name).set(value);
         }
     }
@@ -110,39 +111,5 @@ impl Recorded {
         metrics.store_resource_version = inner.store_resource_version.clone();
         metrics.processing_latency = inner.latency;
         metrics.events_processed = inner.events;
-    }
-}
-
-/// A numeric resource version as a gauge value: its 15 least significant digits (an
-/// f64 holds those exactly), as client-go publishes it. `None` for an opaque one.
-pub(super) fn gauge_value(rv: &str) -> Option<f64> {
-    if rv.is_empty() || !rv.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let tail = &rv[rv.len().saturating_sub(15)..];
-    tail.parse::<u64>().ok().map(|value| value as f64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_resource_version_gauge_keeps_fifteen_digits() {
-        assert_eq!(gauge_value("42"), Some(42.0));
-        assert_eq!(gauge_value("1234567890123456789"), Some(567890123456789.0));
-        assert_eq!(gauge_value("abc"), None);
-        assert_eq!(gauge_value(""), None);
-    }
-
-    #[test]
-    fn the_mean_of_no_batch_is_zero() {
-        assert_eq!(LatencySummary::default().mean(), Duration::ZERO);
-        let summary = LatencySummary {
-            count: 4,
-            total: Duration::from_millis(8),
-            max: Duration::from_millis(5),
-        };
-        assert_eq!(summary.mean(), Duration::from_millis(2));
     }
 }

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use store_core::Error;
+use serve::Revision;
+
+use super::error::WatchCacheError;
 
 use crate::resource::{encode, Resource};
 
@@ -19,10 +21,10 @@ pub(crate) struct Entry<T> {
 impl<T: Resource> Entry<T> {
     /// `object` as stored at `rv`; `Unserializable` (with its key) when its type
     /// does not write it out as a JSON object.
-    pub(crate) fn encode(object: Arc<T>, rv: u64) -> Result<Self, Error> {
-        match encode(&*object, rv) {
+    pub(crate) fn encode(object: Arc<T>, rv: Revision) -> Result<Self, WatchCacheError> {
+        match encode(&*object, rv.get()) {
             Ok(json) => Ok(Entry { object, json }),
-            Err(error) => Err(Error::Unserializable {
+            Err(error) => Err(WatchCacheError::Unserializable {
                 key: object.key().to_string(),
                 message: error.to_string(),
             }),

@@ -6,14 +6,18 @@
 //! a watch request reads from it (`list`, `list_page`, `get`, `open`, `wait_for`)
 //! is answered on the wire by [`http`](crate::http). `event` holds the window's
 //! `Event` and the lines it is sent as; `write` is how a reflector writes in (the
-//! [`ReflectorStore`](reflector::ReflectorStore) impl).
+//! [`ReflectorStore`](reflector::ReflectorStore) impl); `error`: [`WatchCacheError`],
+//! what it refuses a write with.
 
 // Errors are the `Status` (~300 bytes) the server answers with, as every source's are.
 #![allow(clippy::result_large_err)]
 
 pub(crate) mod entry;
+pub mod error;
 pub(crate) mod event;
 mod write;
+
+pub use error::WatchCacheError;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -22,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use reflector::history::{Fanout, History, ListSnapshots};
+use serve::{Fanout, History, ListSnapshots};
 use store_core::Status;
 use tokio::sync::{mpsc, watch};
 
@@ -114,7 +118,7 @@ impl<T> fmt::Debug for Opened<T> {
 ///
 /// Resource versions must be decimal numbers that grow with every event, as
 /// kube-apiserver requires (MemoryServer and etcd revisions are); an event that does
-/// not advance is refused (`Error::InvalidResourceVersion`, reported by the
+/// not advance is refused ([`WatchCacheError::InvalidResourceVersion`], reported by the
 /// reflector). A relist (`Change::Replaced`) replaces the state, empties the window
 /// and closes every watch, as kube-apiserver's cacher does: watchers re-watch, and
 /// one from before the new state gets a 410 and relists.
@@ -127,10 +131,10 @@ impl<T> fmt::Debug for Opened<T> {
 /// let cache = WatchCache::<ConfigMap>::default();
 /// assert!(!cache.is_ready());
 /// cache.apply(Change::Replaced(vec![Arc::new(ConfigMap::new("default", "a"))], "5".into()))?;
-/// cache.apply_at(Change::Added(Arc::new(ConfigMap::new("default", "b"))), &"6".into())?;
+/// cache.apply(Change::Added(Arc::new(ConfigMap::new("default", "b")), "6".into()))?;
 /// assert!(cache.is_ready());
 /// assert_eq!((cache.len(), cache.resource_version()), (2, 6));
-/// # Ok::<(), store_core::Error>(())
+/// # Ok::<(), reflector::StoreError>(())
 /// ```
 pub struct WatchCache<T: Resource> {
     inner: Arc<Inner<T>>,
@@ -392,8 +396,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reflector::{Change, ReflectorStore};
-    use store_core::Error;
+    use reflector::{Change, ReflectorStore, StoreError};
 
     use crate::configmap::ConfigMap;
 
@@ -416,10 +419,10 @@ mod tests {
         let cache = ready(vec![], "10");
         for rv in 11..=15 {
             cache
-                .apply_at(
-                    Change::Added(cm("a", &rv.to_string(), "web")),
-                    &rv.to_string().into(),
-                )
+                .apply(Change::Added(
+                    cm("a", &rv.to_string(), "web"),
+                    rv.to_string().into(),
+                ))
                 .unwrap();
         }
         assert!(cache
@@ -456,11 +459,20 @@ mod tests {
     #[test]
     fn events_that_do_not_advance_or_have_no_number_are_refused() {
         let cache = ready(vec![], "10");
-        let stale = cache.apply_at(Change::Added(cm("a", "x", "web")), &"10".into());
-        assert!(matches!(stale, Err(Error::InvalidResourceVersion { .. })));
-        let bad = cache.apply_at(Change::Added(cm("a", "x", "web")), &"abc".into());
-        assert!(matches!(bad, Err(Error::InvalidResourceVersion { .. })));
-        assert!(cache.apply(Change::Added(cm("a", "x", "web"))).is_err());
+        let refusal = |answer: Result<(), StoreError>| match answer {
+            Err(StoreError::Other(error)) => error.downcast_ref::<WatchCacheError>().cloned(),
+            _ => None,
+        };
+        let stale = cache.apply(Change::Added(cm("a", "x", "web"), "10".into()));
+        assert!(matches!(
+            refusal(stale),
+            Some(WatchCacheError::InvalidResourceVersion { .. })
+        ));
+        let bad = cache.apply(Change::Added(cm("a", "x", "web"), "abc".into()));
+        assert!(matches!(
+            refusal(bad),
+            Some(WatchCacheError::InvalidResourceVersion { .. })
+        ));
         assert!(cache.is_empty());
     }
 
@@ -473,7 +485,7 @@ mod tests {
         let first = cache.list(&Filter::default(), Some(2));
         assert_eq!((first.items.len(), first.remaining), (2, 3));
         cache
-            .apply_at(Change::Added(cm("a", "late", "web")), &"11".into())
+            .apply(Change::Added(cm("a", "late", "web"), "11".into()))
             .unwrap();
         let second = cache
             .list_page(first.continue_token.as_deref().unwrap(), Some(10))
@@ -501,10 +513,10 @@ mod tests {
             .receiver;
         for rv in 11..=13 {
             cache
-                .apply_at(
-                    Change::Added(cm("a", &rv.to_string(), "web")),
-                    &rv.to_string().into(),
-                )
+                .apply(Change::Added(
+                    cm("a", &rv.to_string(), "web"),
+                    rv.to_string().into(),
+                ))
                 .unwrap();
         }
         assert_eq!(cache.stats().slow_watchers_closed, 1);

@@ -7,65 +7,70 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use reflector::{Change, ReflectorStore};
-use store_core::{Error, ResourceVersion};
+use reflector::{Change, ReflectorStore, StoreError};
+use serve::Revision;
+use store_core::ResourceVersion;
 use tracing::{debug, info};
 
 use crate::cache::entry::Entry;
+use crate::cache::error::WatchCacheError;
 use crate::cache::event::{Event, EventType};
 use crate::cache::{Message, SortKey, WatchCache};
 use crate::resource::Resource;
 
 impl<T: Resource> ReflectorStore<T> for WatchCache<T> {
-    /// Lists (`Replaced`) and resyncs; a watch event without its resource version is
-    /// refused — the reflector hands events to [`apply_at`](Self::apply_at).
-    fn apply(&self, change: Change<T>) -> Result<(), Error> {
-        match change {
-            Change::Replaced(items, rv) => self.replace(items, &rv),
-            Change::Resync => Ok(()),
-            Change::Added(_) | Change::Modified(_) | Change::Deleted(_) => {
-                Err(Error::InvalidResourceVersion {
-                    resource_version: String::new(),
-                    reason: "is missing: a watch cache needs each event's version (apply_at)",
-                })
+    /// Watch events at their versions join the window; a list (`Replaced`) replaces
+    /// the state; a bookmark moves the version on. A watch cache relists atomically
+    /// (it keeps every object's bytes for its window), so it takes no in-place relists.
+    fn apply(&self, change: Change<T>) -> Result<(), StoreError> {
+        let written = match change {
+            Change::Added(object, rv) | Change::Modified(object, rv) => {
+                self.write(object, false, &rv)
             }
-        }
-    }
-
-    fn apply_at(&self, change: Change<T>, resource_version: &ResourceVersion) -> Result<(), Error> {
-        self.write(change, resource_version)
-    }
-
-    fn bookmark(&self, resource_version: &ResourceVersion) {
-        let Ok(rv) = parse_rv(resource_version) else {
-            return;
+            Change::Deleted(object, rv) => self.write(object, true, &rv),
+            Change::Bookmark(rv) => {
+                self.bookmark(&rv);
+                Ok(())
+            }
+            Change::Replaced(items, rv) => self.replace(items, &rv),
+            Change::RelistPage(_) | Change::RelistEnd { .. } => Err(WatchCacheError::InPlaceRelist),
+            Change::Resync => Ok(()),
         };
-        let mut state = self.inner.state.lock();
-        if rv > state.rv && state.ready {
-            state.rv = rv;
-            drop(state);
-            self.inner.version.send_replace(rv);
-        }
+        written.map_err(StoreError::other)
     }
 }
 
 impl<T: Resource> WatchCache<T> {
-    /// Applies one change at `rv`: a watch event must advance the cache's version
-    /// (else `InvalidResourceVersion`); its event joins the window and goes to every
-    /// watcher under the state's lock, so no watcher misses it or gets it twice.
-    fn write(&self, change: Change<T>, rv: &ResourceVersion) -> Result<(), Error> {
-        let (object, deleted) = match change {
-            Change::Added(object) | Change::Modified(object) => (object, false),
-            Change::Deleted(object) => (object, true),
-            Change::Replaced(items, rv) => return self.replace(items, &rv),
-            Change::Resync => return Ok(()),
+    /// The source reached `rv` with no change: the cache's version moves on.
+    fn bookmark(&self, rv: &ResourceVersion) {
+        let Ok(rv) = parse_rv(rv) else {
+            return;
         };
-        let rv = parse_rv(rv)?;
-        let entry = Arc::new(Entry::encode(object, rv)?);
+        let mut state = self.inner.state.lock();
+        if rv.get() > state.rv && state.ready {
+            state.rv = rv.get();
+            drop(state);
+            self.inner.version.send_replace(rv.get());
+        }
+    }
+
+    /// Applies one watch event at `rv` (the object's own version: the source wrote it
+    /// then): it must advance the cache's version (else `InvalidResourceVersion`); its
+    /// event joins the window and goes to every watcher under the state's lock, so no
+    /// watcher misses it or gets it twice.
+    fn write(
+        &self,
+        object: Arc<T>,
+        deleted: bool,
+        rv: &ResourceVersion,
+    ) -> Result<(), WatchCacheError> {
+        let revision = parse_rv(rv)?;
+        let entry = Arc::new(Entry::encode(object, revision)?);
+        let rv = revision.get();
         let key = sort_key(&*entry.object);
         let mut state = self.inner.state.lock();
         if rv <= state.rv {
-            return Err(Error::InvalidResourceVersion {
+            return Err(WatchCacheError::InvalidResourceVersion {
                 resource_version: rv.to_string(),
                 reason: "does not advance the watch cache's version",
             });
@@ -95,11 +100,21 @@ impl<T: Resource> WatchCache<T> {
 
     /// A relist: the state becomes `items` at `rv` (each written out before the
     /// lock is taken), the window restarts at `rv`, and every watch is closed.
-    fn replace(&self, items: Vec<Arc<T>>, rv: &ResourceVersion) -> Result<(), Error> {
-        let rv = parse_rv(rv)?;
+    ///
+    /// Each object is served with its own version (`Keyed::resource_version`: the
+    /// revision its source wrote it at), as kube-apiserver serves each object's etcd
+    /// revision: a relist that changed nothing changes no object's version, so a
+    /// downstream informer that relists sees no update. Only an object that carries no
+    /// numeric version of its own is served with the list's.
+    fn replace(&self, items: Vec<Arc<T>>, rv: &ResourceVersion) -> Result<(), WatchCacheError> {
+        let listed = parse_rv(rv)?;
+        let rv = listed.get();
         let mut objects = BTreeMap::new();
         for object in items {
-            let entry = Entry::encode(object, rv)?;
+            let own = object
+                .resource_version()
+                .and_then(|own| Revision::parse(own).ok());
+            let entry = Entry::encode(object, own.unwrap_or(listed))?;
             objects.insert(sort_key(&*entry.object), Arc::new(entry));
         }
         let mut state = self.inner.state.lock();
@@ -143,20 +158,12 @@ fn sort_key<T: Resource>(object: &T) -> SortKey {
     )
 }
 
-/// The number a source's resource version is: decimal digits only (no sign, no
-/// spaces), fitting a `u64` — the rule kube-apiserver reads versions by.
-// A copy of the HTTP parameter's rule (`http::query`), kept here so the cache does
-// not depend on the HTTP layer; both go once resource versions get one type.
-fn parse_rv(rv: &ResourceVersion) -> Result<u64, Error> {
-    let text = rv.as_str();
-    let number = if !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()) {
-        text.parse().ok()
-    } else {
-        None
-    };
-    number.ok_or_else(|| {
+/// The number a source's resource version is (kube-apiserver's rule: decimal digits
+/// only, fitting a `u64`).
+fn parse_rv(rv: &ResourceVersion) -> Result<Revision, WatchCacheError> {
+    Revision::try_from(rv).map_err(|_| {
         debug!(%rv, "watch cache: a resource version that is not a number");
-        Error::InvalidResourceVersion {
+        WatchCacheError::InvalidResourceVersion {
             resource_version: rv.to_string(),
             reason: "is not a decimal number (a watch cache orders events by it)",
         }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use serve::Revision;
 use store_core::Status;
 
 use crate::selector::{FieldSelector, LabelSelector};
@@ -150,26 +151,13 @@ impl Query {
     }
 
     /// The requested resource version as a number: `None` for absent and `"0"`,
-    /// `BadRequest` for anything but a decimal `u64`.
+    /// `BadRequest` for anything but a decimal `u64` (an empty value included).
     pub fn resource_version_number(&self) -> Result<Option<u64>, Status> {
         match self.resource_version.as_deref() {
             None | Some("0") => Ok(None),
-            Some(text) => parse_resource_version(text).map(Some),
+            Some(text) => Ok(Some(Revision::parse(text)?.get())),
         }
     }
-}
-
-/// A resource version as kube-apiserver parses it (a decimal `u64`).
-#[allow(clippy::result_large_err)]
-fn parse_resource_version(text: &str) -> Result<u64, Status> {
-    if !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()) {
-        if let Ok(number) = text.parse() {
-            return Ok(number);
-        }
-    }
-    Err(Status::bad_request(format!(
-        "invalid resource version {text:?}"
-    )))
 }
 
 /// A boolean as Go's `strconv.ParseBool` reads it (the Python client sends `True`);

@@ -323,6 +323,7 @@ impl<T: Resource> Watch<T> {
 mod tests {
     use super::*;
     use reflector::{Change, ReflectorStore};
+    use store_core::ResourceVersion;
 
     use crate::cache::WatchCacheConfig;
     use crate::configmap::ConfigMap;
@@ -341,9 +342,14 @@ mod tests {
         cache
     }
 
-    /// Applies `change` at version `rv`.
-    fn at(cache: &WatchCache<ConfigMap>, change: Change<ConfigMap>, rv: u64) {
-        cache.apply_at(change, &rv.to_string().into()).unwrap();
+    /// The change `make` of `object` at version `rv`, applied.
+    fn at(
+        cache: &WatchCache<ConfigMap>,
+        make: fn(Arc<ConfigMap>, ResourceVersion) -> Change<ConfigMap>,
+        object: Arc<ConfigMap>,
+        rv: u64,
+    ) {
+        cache.apply(make(object, rv.to_string().into())).unwrap();
     }
 
     fn text(line: &Bytes) -> String {
@@ -361,9 +367,9 @@ mod tests {
     #[test]
     fn events_are_written_once_with_their_version_and_kind() {
         let cache = ready(vec![cm("a", "x", "web")], "10");
-        at(&cache, Change::Modified(cm("a", "x", "db")), 11);
-        at(&cache, Change::Added(cm("a", "y", "web")), 12);
-        at(&cache, Change::Deleted(cm("a", "x", "db")), 14);
+        at(&cache, Change::Modified, cm("a", "x", "db"), 11);
+        at(&cache, Change::Added, cm("a", "y", "web"), 12);
+        at(&cache, Change::Deleted, cm("a", "x", "db"), 14);
         let opened = cache
             .open(WatchStart::After(10), &Filter::default(), false)
             .unwrap();
@@ -404,9 +410,9 @@ mod tests {
     #[test]
     fn a_selector_sees_objects_enter_and_leave_it() {
         let cache = ready(vec![cm("a", "x", "web")], "10");
-        at(&cache, Change::Modified(cm("a", "x", "db")), 11);
-        at(&cache, Change::Modified(cm("a", "x", "web")), 12);
-        at(&cache, Change::Modified(cm("a", "x", "web")), 13);
+        at(&cache, Change::Modified, cm("a", "x", "db"), 11);
+        at(&cache, Change::Modified, cm("a", "x", "web"), 12);
+        at(&cache, Change::Modified, cm("a", "x", "web"), 13);
         let web = Filter {
             labels: "tier=web".parse().unwrap(),
             ..Filter::default()

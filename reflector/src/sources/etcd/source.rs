@@ -12,6 +12,7 @@ use etcd_client::{
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serve::Revision;
 use store_core::{Keyed, ResourceVersion, Status};
 
 use super::codec::{Codec, ContinueToken, DecodeError};
@@ -297,7 +298,12 @@ where
         let items = kvs
             .iter()
             .filter_map(|kv| match codec.decode::<T>(kv.key(), kv.value()) {
-                Ok(object) => Some(Arc::new(object)),
+                Ok(mut object) => {
+                    // Each object carries the revision it was written at (its
+                    // `mod_revision`), as kube-apiserver's storage stamps it.
+                    object.set_resource_version(resource_version(kv.mod_revision()).as_str());
+                    Some(Arc::new(object))
+                }
                 Err(failure) => {
                     codec.report(kv.key(), kv.mod_revision(), failure);
                     None
@@ -425,22 +431,24 @@ fn check_created(first: &WatchResponse, after: Option<i64>) -> Result<(), Status
 /// The revision a resource version names: `None` for `""` and `"0"` (the newest);
 /// `BadRequest` for anything but a decimal number below `i64::MAX`.
 pub(crate) fn parse_revision(resource_version: &ResourceVersion) -> Result<Option<i64>, Status> {
-    match resource_version.as_str() {
-        "" | "0" => Ok(None),
-        text => match text.parse::<i64>() {
-            Ok(revision) if revision > 0 && revision < i64::MAX && !text.starts_with('+') => {
-                Ok(Some(revision))
-            }
+    let text = resource_version.as_str();
+    match Revision::requested(text) {
+        Ok(None) => Ok(None),
+        Ok(Some(revision)) => match i64::try_from(revision.get()) {
+            Ok(revision) if revision > 0 && revision < i64::MAX => Ok(Some(revision)),
             _ => Err(Status::bad_request(format!(
                 "invalid resource version {text:?}: etcd revisions are positive integers"
             ))),
         },
+        Err(error) => Err(Status::bad_request(format!(
+            "{error} (etcd revisions are positive integers)"
+        ))),
     }
 }
 
-/// The resource version of an etcd revision.
+/// The resource version of an etcd revision (positive: etcd's revisions start at 1).
 pub(crate) fn resource_version(revision: i64) -> ResourceVersion {
-    ResourceVersion::from(revision.to_string())
+    Revision::new(u64::try_from(revision).unwrap_or(0)).resource_version()
 }
 
 /// The revision a response was served at.

@@ -124,8 +124,9 @@ where
         })?;
         match event_type {
             EventType::Put => match self.codec.decode::<T>(kv.key(), kv.value()) {
-                Ok(object) => {
+                Ok(mut object) => {
                     let rv = self.resource_version(revision);
+                    object.set_resource_version(rv.as_str());
                     let object = Arc::new(object);
                     self.pending.push_back(if kv.create_revision() == revision {
                         WatchEvent::Added(object, rv)
@@ -140,8 +141,11 @@ where
                     .prev_kv()
                     .and_then(|prev| self.codec.decode::<T>(prev.key(), prev.value()).ok());
                 match last {
-                    Some(object) => {
+                    Some(mut object) => {
+                        // As kube-apiserver does: a deleted object carries the
+                        // revision of its deletion.
                         let rv = self.resource_version(revision);
+                        object.set_resource_version(rv.as_str());
                         self.pending
                             .push_back(WatchEvent::Deleted(Arc::new(object), rv));
                     }

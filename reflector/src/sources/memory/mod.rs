@@ -35,8 +35,8 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
 use tracing::debug;
 
-use crate::history::{Fanout, History, ListSnapshots};
 use crate::source::{ListOptions, ListPage, ListerWatcher, WatchEvent, WatchOptions, WatchStream};
+use serve::{Fanout, History, ListSnapshots, Revision};
 
 mod faults;
 mod list;
@@ -372,17 +372,27 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
         let Some(last) = state.objects.remove(key) else {
             return Err(Status::not_found(resource_name::<T>(), &key.to_string()));
         };
-        let (rv, garbage) = state.commit(|rv| WatchEvent::Deleted(last, rv));
+        let rv = state.next_rv();
+        let garbage = state.commit(rv.clone(), |rv| WatchEvent::Deleted(last, rv));
         drop(state);
         drop(garbage);
         Ok(rv)
     }
 
-    /// The one write path: checks the key against `mode`, stores, commits.
-    fn write(&self, obj: Arc<T>, mode: WriteMode) -> Result<ResourceVersion, Status> {
+    /// The one write path: checks the key against `mode`, stamps the object with the
+    /// version it is written at ([`Keyed::set_resource_version`], as kube-apiserver's
+    /// storage does), stores, commits.
+    ///
+    /// An object handed over in an `Arc` that is shared elsewhere cannot be changed: it
+    /// keeps the version it carries.
+    fn write(&self, mut obj: Arc<T>, mode: WriteMode) -> Result<ResourceVersion, Status> {
         // The key is computed (and allocated) before the lock is taken.
         let key = obj.key();
         let mut state = self.shared.state.lock();
+        let rv = state.next_rv();
+        if let Some(unshared) = Arc::get_mut(&mut obj) {
+            unshared.set_resource_version(rv.as_str());
+        }
         let previous = match (state.objects.entry(key), mode) {
             (Entry::Occupied(taken), WriteMode::Create) => {
                 let name = taken.key().to_string();
@@ -400,7 +410,7 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
                 None
             }
         };
-        let (rv, garbage) = state.commit(|rv| match previous {
+        let garbage = state.commit(rv.clone(), |rv| match previous {
             Some(_) => WatchEvent::Modified(obj, rv),
             None => WatchEvent::Added(obj, rv),
         });
@@ -462,20 +472,24 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
 }
 
 impl<T: Keyed> State<T> {
-    /// Makes one event at the next version: bumps the version, hands the event to
-    /// every open watch and records it. Answers the version, and what compaction
-    /// pushed out of the history (for the caller to drop after unlocking).
+    /// The version the next write is made at.
+    fn next_rv(&self) -> ResourceVersion {
+        format_rv(self.rv + 1)
+    }
+
+    /// Makes one event at the next version (`rv`, from [`State::next_rv`]): bumps the
+    /// version, hands the event to every open watch and records it. Answers what
+    /// compaction pushed out of the history (for the caller to drop after unlocking).
     fn commit(
         &mut self,
+        rv: ResourceVersion,
         event: impl FnOnce(ResourceVersion) -> WatchEvent<T>,
-    ) -> (ResourceVersion, Option<WatchEvent<T>>) {
+    ) -> Option<WatchEvent<T>> {
         self.rv += 1;
-        let rv = format_rv(self.rv);
         self.rv_string = rv.clone();
-        let event = event(rv.clone());
+        let event = event(rv);
         self.watchers.send(|| Queued::Event(event.clone()));
-        let garbage = self.history.push(self.rv, event).map(|(_, event)| event);
-        (rv, garbage)
+        self.history.push(self.rv, event).map(|(_, event)| event)
     }
 
     /// Drops the history up to `rv` (at most the current version) and the list
@@ -549,36 +563,12 @@ async fn stall(latency: Option<Duration>) {
 /// Parses a requested resource version: `None` for `""` and `"0"` ("any", "now"),
 /// the number otherwise, `BadRequest` for anything but decimal digits.
 fn parse_rv(rv: &ResourceVersion) -> Result<Option<u64>, Status> {
-    let text = rv.as_str();
-    if text.is_empty() || text == "0" {
-        return Ok(None);
-    }
-    if !text.bytes().all(|byte| byte.is_ascii_digit()) {
-        return Err(Status::bad_request(format!(
-            "invalid resource version {text:?}: not a decimal number"
-        )));
-    }
-    text.parse().map(Some).map_err(|_| {
-        Status::bad_request(format!("invalid resource version {text:?}: out of range"))
-    })
+    Ok(Revision::requested(rv.as_str())?.map(Revision::get))
 }
 
-/// `n` as a resource version with one allocation (`u64::to_string` then
-/// `Arc<str>` would make two): this runs on every write.
-fn format_rv(mut n: u64) -> ResourceVersion {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        // `n % 10` is below 10, so the cast keeps it whole.
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    // Only ASCII digits were written, so this is always valid UTF-8.
-    ResourceVersion::from(std::str::from_utf8(&digits[start..]).unwrap_or_default())
+/// `n` as a resource version (one allocation: this runs on every write).
+fn format_rv(n: u64) -> ResourceVersion {
+    Revision::new(n).resource_version()
 }
 
 /// The answer to a read at a version newer than the server's.

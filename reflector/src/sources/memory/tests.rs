@@ -511,13 +511,6 @@ fn queued_items_stay_small() {
 }
 
 #[test]
-fn resource_versions_are_formatted_in_decimal() {
-    for n in [0, 1, 9, 10, 1234567890, u64::MAX] {
-        assert_eq!(format_rv(n), n.to_string().as_str());
-    }
-}
-
-#[test]
 fn resource_name_is_the_bare_type_name() {
     assert_eq!(resource_name::<Pod>(), "Pod");
     assert_eq!(resource_name::<Vec<Pod>>(), "Vec");
