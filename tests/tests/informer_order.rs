@@ -258,11 +258,12 @@ async fn a_removed_handler_gets_nothing_more_and_the_others_go_on() {
     drained(&late);
     let mut replayed = late_log.lock().clone();
     replayed.sort();
-    assert_eq!(replayed[0], "add 1@1 true");
-    assert_eq!(*kept_log.lock(), ["add 1@1 true", "add 2@1 false"]);
+    // The server stamps each object with the version it wrote it at (1 is its first).
+    assert_eq!(replayed[0], "add 1@2 true");
+    assert_eq!(*kept_log.lock(), ["add 1@2 true", "add 2@3 false"]);
     assert_eq!(
         *removed_log.lock(),
-        ["add 1@1 true"],
+        ["add 1@2 true"],
         "nothing after removal"
     );
     shutdown.cancel();

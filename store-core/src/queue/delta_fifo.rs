@@ -179,7 +179,7 @@ fn outcome_of<T: Keyed>(deltas: &Deltas<T>) -> Outcome<T> {
 /// in front of changes queued for its key meanwhile.
 ///
 /// ```
-/// use store_core::{Cache, DeltaFifo, DeltaKind, Keyed, Requeue, Store};
+/// use store_core::{Cache, DeltaFifo, DeltaKind, Keyed, Queue, Requeue, Store};
 ///
 /// #[derive(Keyed, Debug, PartialEq)]
 /// struct Pod { #[key] name: String, phase: &'static str }

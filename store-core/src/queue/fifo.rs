@@ -37,7 +37,7 @@ use crate::resource_version::ResourceVersion;
 ///   `replace` makes it true at once.
 ///
 /// ```
-/// use store_core::{Fifo, Keyed, PopError, Requeue};
+/// use store_core::{Fifo, Keyed, PopError, Queue, Requeue};
 ///
 /// #[derive(Keyed, Debug)]
 /// struct Job { #[key] id: u32, attempt: u32 }

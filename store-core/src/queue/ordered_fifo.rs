@@ -376,7 +376,7 @@ impl<T: Keyed> Core for Log<T> {
 ///   entries of the first `replace`, tombstones included, or its one `ReplacedAll`).
 ///
 /// ```
-/// use store_core::{Delta, Keyed, OrderedEvent, OrderedFifo, Requeue};
+/// use store_core::{Delta, Keyed, OrderedEvent, OrderedFifo, Queue, Requeue};
 ///
 /// #[derive(Keyed, Debug)]
 /// struct Pod { #[key] name: String, phase: &'static str }
