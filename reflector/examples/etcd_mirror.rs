@@ -127,7 +127,7 @@ impl<L: ListerWatcher<Object>> ListerWatcher<Object> for ListProgress<L> {
     fn list(
         &self,
         options: ListOptions,
-    ) -> impl Future<Output = Result<ListPage<Object>, Status>> + Send {
+    ) -> impl Future<Output = Result<ListPage<Object>, Box<Status>>> + Send {
         let first_page = options.continue_token.is_none();
         let page = self.inner.list(options);
         let (listed, total) = (Arc::clone(&self.listed), self.total);
@@ -158,7 +158,7 @@ impl<L: ListerWatcher<Object>> ListerWatcher<Object> for ListProgress<L> {
         &self,
         resource_version: ResourceVersion,
         options: WatchOptions,
-    ) -> impl Future<Output = Result<WatchStream<Object>, Status>> + Send {
+    ) -> impl Future<Output = Result<WatchStream<Object>, Box<Status>>> + Send {
         self.inner.watch(resource_version, options)
     }
 }
@@ -177,7 +177,7 @@ fn sample(i: u64) -> Object {
 }
 
 /// Waits (up to 10 s) for etcd to answer, for an etcd started just before us.
-async fn wait_for_etcd(source: &EtcdSource<Object>) -> Result<(), Status> {
+async fn wait_for_etcd(source: &EtcdSource<Object>) -> Result<(), Box<Status>> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         match source.count().await {
@@ -190,7 +190,7 @@ async fn wait_for_etcd(source: &EtcdSource<Object>) -> Result<(), Status> {
     }
 }
 
-async fn run(args: Args) -> Result<(), Status> {
+async fn run(args: Args) -> Result<(), Box<Status>> {
     let mut config = EtcdConfig::new(args.endpoints.clone(), args.prefix.clone());
     config.user = args.user;
     let source = EtcdSource::<Object>::connect(config)

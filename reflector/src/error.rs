@@ -12,28 +12,31 @@ use crate::store::StoreError;
 #[non_exhaustive]
 pub enum ReflectorError {
     /// A list request failed.
-    #[error("list at resource version \"{resource_version}\" failed: {status}")]
+    #[error("list at resource version \"{resource_version}\" failed")]
     List {
         /// The resource version listed at.
         resource_version: ResourceVersion,
         /// The source's answer.
-        status: Status,
+        #[source]
+        status: Box<Status>,
     },
     /// A watch could not be started.
-    #[error("watch from resource version \"{resource_version}\" failed: {status}")]
+    #[error("watch from resource version \"{resource_version}\" failed")]
     Watch {
         /// The resource version watched from.
         resource_version: ResourceVersion,
         /// The source's answer.
-        status: Status,
+        #[source]
+        status: Box<Status>,
     },
     /// An open watch ended with an error (an `ERROR` event or a malformed one).
-    #[error("watch from resource version \"{resource_version}\" ended with an error: {status}")]
+    #[error("watch from resource version \"{resource_version}\" ended with an error")]
     WatchEnded {
         /// The last resource version synced before the error.
         resource_version: ResourceVersion,
         /// The error the watch carried.
-        status: Status,
+        #[source]
+        status: Box<Status>,
     },
     /// A watch closed at once without a single event: counted as an error, since a
     /// healthy source keeps a watch open (client-go's "very short watch").
@@ -78,6 +81,23 @@ pub enum ReflectorError {
     Store(#[from] StoreError),
 }
 
+/// An error and every error it was caused by (its `source()` chain), written as one
+/// line, `outer: inner: innermost`: what the reflector and the informer log, since an
+/// error's own message leaves out its source (the `Status` a list failed with, say).
+pub(crate) struct Chain<'a>(pub(crate) &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(error) = source {
+            write!(f, ": {error}")?;
+            source = error.source();
+        }
+        Ok(())
+    }
+}
+
 /// What [`wait_until_synced`](crate::ReflectorHandle::wait_until_synced) and the
 /// informer's waits answer when what they wait for can no longer happen: the
 /// reflector or informer stopped (shut down, or was dropped) before its first sync.
@@ -99,11 +119,16 @@ mod tests {
     fn messages_show_the_resource_version_itself() {
         let error = ReflectorError::List {
             resource_version: ResourceVersion::from("0"),
-            status: Status::internal_error("boom"),
+            status: Box::new(Status::internal_error("boom")),
         };
         let message = error.to_string();
         assert!(message.contains(r#"resource version "0""#), "{message}");
         assert!(!message.contains("ResourceVersion("), "{message}");
+        let chained = Chain(&error).to_string();
+        assert!(
+            chained.ends_with("boom"),
+            "the status is in the chain: {chained}"
+        );
         let empty = ReflectorError::VeryShortWatch {
             resource_version: ResourceVersion::from(""),
         };

@@ -149,13 +149,14 @@ impl<T: fmt::Debug> fmt::Debug for WatchEvent<T> {
 
 /// A watch: a stream of events, or of errors that end it. A stream that simply ends
 /// is a clean close (for instance the requested timeout passed).
-pub type WatchStream<T> = BoxStream<'static, Result<WatchEvent<T>, Status>>;
+pub type WatchStream<T> = BoxStream<'static, Result<WatchEvent<T>, Box<Status>>>;
 
 /// A source of objects that can be listed and watched: the Kubernetes API, etcd, or
 /// the embedded [`MemoryServer`](crate::MemoryServer).
 ///
-/// Errors are [`Status`] values, as Kubernetes sends them; a source that is not a
-/// Kubernetes server maps its failures onto them (a refused connection is
+/// Errors are [`Status`] values, as Kubernetes sends them (boxed: a `Status` is ~300
+/// bytes, and errors are the cold path); a source that is not a Kubernetes server maps
+/// its failures onto them (a refused connection is
 /// [`Status::service_unavailable`], a compacted version is [`Status::expired`], …) so
 /// the [`Reflector`](crate::Reflector) can tell what to do.
 pub trait ListerWatcher<T: Keyed>: Send + Sync + 'static {
@@ -163,21 +164,21 @@ pub trait ListerWatcher<T: Keyed>: Send + Sync + 'static {
     fn list(
         &self,
         options: ListOptions,
-    ) -> impl Future<Output = Result<ListPage<T>, Status>> + Send;
+    ) -> impl Future<Output = Result<ListPage<T>, Box<Status>>> + Send;
 
     /// Starts a watch of every change after `resource_version`.
     fn watch(
         &self,
         resource_version: ResourceVersion,
         options: WatchOptions,
-    ) -> impl Future<Output = Result<WatchStream<T>, Status>> + Send;
+    ) -> impl Future<Output = Result<WatchStream<T>, Box<Status>>> + Send;
 }
 
 impl<T: Keyed, L: ListerWatcher<T>> ListerWatcher<T> for Arc<L> {
     fn list(
         &self,
         options: ListOptions,
-    ) -> impl Future<Output = Result<ListPage<T>, Status>> + Send {
+    ) -> impl Future<Output = Result<ListPage<T>, Box<Status>>> + Send {
         (**self).list(options)
     }
 
@@ -185,7 +186,7 @@ impl<T: Keyed, L: ListerWatcher<T>> ListerWatcher<T> for Arc<L> {
         &self,
         resource_version: ResourceVersion,
         options: WatchOptions,
-    ) -> impl Future<Output = Result<WatchStream<T>, Status>> + Send {
+    ) -> impl Future<Output = Result<WatchStream<T>, Box<Status>>> + Send {
         (**self).watch(resource_version, options)
     }
 }

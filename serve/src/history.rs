@@ -1,9 +1,6 @@
 //! [`History`]: the window of recent events, by revision, that a watch from an older
 //! version is replayed from (kube-apiserver's watch-cache history).
 
-// `Status` (~300 bytes) is what a server answers; the answers here are meant to be sent.
-#![allow(clippy::result_large_err)]
-
 use std::collections::VecDeque;
 
 use store_core::Status;
@@ -84,12 +81,12 @@ impl<E> History<E> {
 
     /// The events after version `rv`, oldest first; `Expired` (410, with the message
     /// kube-apiserver sends) when some of them were compacted away.
-    pub fn since(&self, rv: u64) -> Result<impl Iterator<Item = &E> + '_, Status> {
+    pub fn since(&self, rv: u64) -> Result<impl Iterator<Item = &E> + '_, Box<Status>> {
         if rv < self.compacted {
-            return Err(Status::expired(format!(
+            return Err(Box::new(Status::expired(format!(
                 "too old resource version: {rv} ({})",
                 self.compacted + 1
-            )));
+            ))));
         }
         let start = self.events.partition_point(|(version, _)| *version <= rv);
         Ok(self.events.range(start..).map(|(_, event)| event))

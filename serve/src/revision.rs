@@ -170,6 +170,13 @@ impl From<RevisionError> for Status {
     }
 }
 
+/// As for [`Status`], boxed, as sources and servers answer errors.
+impl From<RevisionError> for Box<Status> {
+    fn from(error: RevisionError) -> Self {
+        Box::new(Status::from(error))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

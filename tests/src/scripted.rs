@@ -36,7 +36,7 @@ pub enum WatchAnswer<T> {
     /// `watch` itself fails.
     Fail(Box<Status>),
     /// A stream with these items, then `Then`.
-    Stream(Vec<Result<WatchEvent<T>, Status>>, Then),
+    Stream(Vec<Result<WatchEvent<T>, Box<Status>>>, Then),
 }
 
 impl<T> WatchAnswer<T> {
@@ -49,7 +49,7 @@ impl<T> WatchAnswer<T> {
 /// The scripted source. When a queue runs dry, lists answer the last list again
 /// and watches hang silently.
 pub struct Scripted<T> {
-    lists: Mutex<VecDeque<Result<ListPage<T>, Status>>>,
+    lists: Mutex<VecDeque<Result<ListPage<T>, Box<Status>>>>,
     watches: Mutex<VecDeque<WatchAnswer<T>>>,
     calls: Mutex<Vec<(Instant, Call)>>,
     last_list: Mutex<Option<ListPage<T>>>,
@@ -89,7 +89,7 @@ impl<T: Keyed + Send + Sync + 'static> Scripted<T> {
 
     /// Queues a failing list answer.
     pub fn list_err(&self, status: Status) {
-        self.lists.lock().push_back(Err(status));
+        self.lists.lock().push_back(Err(Box::new(status)));
     }
 
     /// Queues a watch answer.
@@ -117,7 +117,7 @@ impl<T: Keyed + Send + Sync + 'static> Scripted<T> {
 }
 
 impl<T: Keyed + Send + Sync + 'static> ListerWatcher<T> for Scripted<T> {
-    async fn list(&self, options: ListOptions) -> Result<ListPage<T>, Status> {
+    async fn list(&self, options: ListOptions) -> Result<ListPage<T>, Box<Status>> {
         self.record(Call::List(
             options.resource_version.to_string(),
             options.limit,
@@ -138,7 +138,7 @@ impl<T: Keyed + Send + Sync + 'static> ListerWatcher<T> for Scripted<T> {
                     list.continue_token = None;
                     list
                 })
-                .ok_or_else(|| Status::internal_error("script has no list answer")),
+                .ok_or_else(|| Box::new(Status::internal_error("script has no list answer"))),
         }
     }
 
@@ -146,11 +146,11 @@ impl<T: Keyed + Send + Sync + 'static> ListerWatcher<T> for Scripted<T> {
         &self,
         resource_version: ResourceVersion,
         _options: WatchOptions,
-    ) -> Result<WatchStream<T>, Status> {
+    ) -> Result<WatchStream<T>, Box<Status>> {
         self.record(Call::Watch(resource_version.to_string()));
         let next = self.watches.lock().pop_front();
         match next {
-            Some(WatchAnswer::Fail(status)) => Err(*status),
+            Some(WatchAnswer::Fail(status)) => Err(status),
             Some(WatchAnswer::Stream(items, Then::Close)) => Ok(stream::iter(items).boxed()),
             Some(WatchAnswer::Stream(items, Then::Hang)) => {
                 Ok(stream::iter(items).chain(stream::pending()).boxed())

@@ -1,10 +1,6 @@
 //! The informer: handlers, late-handler replay, relist deletes, panics isolated,
 //! transform, caught-up signals.
 
-// The helpers build scripted stream items, whose type is the wire contract
-// `Result<WatchEvent<T>, Status>`: a large `Err` is what the source hands out.
-#![allow(clippy::result_large_err)]
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,7 +37,7 @@ fn recording(log: &Log) -> Handler<Item> {
         })
 }
 
-fn event(kind: &str, key: u32, version: u32, rv: &str) -> Result<WatchEvent<Item>, Status> {
+fn event(kind: &str, key: u32, version: u32, rv: &str) -> Result<WatchEvent<Item>, Box<Status>> {
     let obj = Arc::new(item(key, version));
     let rv = ResourceVersion::from(rv);
     Ok(match kind {

@@ -1,8 +1,6 @@
 //! The informer's and reflector's metrics through the `metrics` facade, read back with
 //! metrics-util's debugging recorder (its own test binary: the recorder is global).
 
-#![allow(clippy::result_large_err)]
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;

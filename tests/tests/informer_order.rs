@@ -1,10 +1,6 @@
 //! Informer v2 (DESIGN §9): source order across keys, atomic and non-atomic relists,
 //! per-handler resync, handler removal, handlers drained on shutdown, metrics.
 
-// The helpers build scripted stream items, whose type is the wire contract
-// `Result<WatchEvent<T>, Status>`: a large `Err` is what the source hands out.
-#![allow(clippy::result_large_err)]
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,7 +52,7 @@ fn recording(log: &Log) -> Handler<Versioned> {
         })
 }
 
-fn event(kind: &str, key: u32, rv: &str) -> Result<WatchEvent<Versioned>, Status> {
+fn event(kind: &str, key: u32, rv: &str) -> Result<WatchEvent<Versioned>, Box<Status>> {
     let o = Arc::new(obj(key, rv));
     let rv = ResourceVersion::from(rv);
     Ok(match kind {
@@ -66,7 +62,7 @@ fn event(kind: &str, key: u32, rv: &str) -> Result<WatchEvent<Versioned>, Status
     })
 }
 
-fn expired() -> Result<WatchEvent<Versioned>, Status> {
+fn expired() -> Result<WatchEvent<Versioned>, Box<Status>> {
     Ok(WatchEvent::Error(Box::new(Status::expired("too old"))))
 }
 

@@ -1,10 +1,6 @@
 //! The reflector's state machine, one test per rule, on a scripted source and
 //! tokio's paused clock.
 
-// The helpers build scripted stream items, whose type is the wire contract
-// `Result<WatchEvent<T>, Status>`: a large `Err` is what the source hands out.
-#![allow(clippy::result_large_err)]
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,11 +19,11 @@ fn rv(value: &str) -> ResourceVersion {
     ResourceVersion::from(value)
 }
 
-fn added(key: u32, version: u32, at: &str) -> Result<WatchEvent<Item>, Status> {
+fn added(key: u32, version: u32, at: &str) -> Result<WatchEvent<Item>, Box<Status>> {
     Ok(WatchEvent::Added(Arc::new(item(key, version)), rv(at)))
 }
 
-fn error_event(status: Status) -> Result<WatchEvent<Item>, Status> {
+fn error_event(status: Status) -> Result<WatchEvent<Item>, Box<Status>> {
     Ok(WatchEvent::Error(Box::new(status)))
 }
 
@@ -272,7 +268,7 @@ async fn other_errors_back_off_then_relist() {
     source.watch(WatchAnswer::Stream(
         vec![
             added(1, 1, "11"),
-            Err(Status::internal_error("malformed event")),
+            Err(Status::internal_error("malformed event").into()),
         ],
         Then::Close,
     ));
@@ -517,7 +513,10 @@ impl ReflectorStore<Item> for Recorder {
 struct Stalled;
 
 impl reflector::ListerWatcher<Item> for Stalled {
-    async fn list(&self, _: reflector::ListOptions) -> Result<reflector::ListPage<Item>, Status> {
+    async fn list(
+        &self,
+        _: reflector::ListOptions,
+    ) -> Result<reflector::ListPage<Item>, Box<Status>> {
         std::future::pending().await
     }
 
@@ -525,7 +524,7 @@ impl reflector::ListerWatcher<Item> for Stalled {
         &self,
         _: ResourceVersion,
         _: reflector::WatchOptions,
-    ) -> Result<reflector::WatchStream<Item>, Status> {
+    ) -> Result<reflector::WatchStream<Item>, Box<Status>> {
         std::future::pending().await
     }
 }

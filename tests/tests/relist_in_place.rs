@@ -2,8 +2,6 @@
 //! the unseen keys go at the end; the first list is one replace; a store that does not
 //! take in-place relists, or the default mode, gets one `Replaced`.
 
-#![allow(clippy::result_large_err)]
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -273,7 +271,7 @@ async fn an_informer_hears_an_in_place_relist_page_by_page_then_its_deletions() 
     }
 }
 
-fn added(obj: Item, rv: &str) -> Result<WatchEvent<Item>, Status> {
+fn added(obj: Item, rv: &str) -> Result<WatchEvent<Item>, Box<Status>> {
     Ok(WatchEvent::Added(Arc::new(obj), rv.into()))
 }
 

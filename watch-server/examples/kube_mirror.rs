@@ -65,9 +65,9 @@ async fn main() -> ExitCode {
     let source = match &options.server {
         Some(url) => match url.parse() {
             Ok(url) => KubeSource::<ConfigMap>::from_config(kube::Config::new(url)),
-            Err(error) => Err(store_core::Status::bad_request(format!(
+            Err(error) => Err(Box::new(store_core::Status::bad_request(format!(
                 "--server {url:?}: {error}"
-            ))),
+            )))),
         },
         None => KubeSource::try_default().await,
     };

@@ -13,8 +13,6 @@
 //! Markdown table. `RELIST_CURRENT_THREAD=1` runs the reflector (and the informer)
 //! on a current-thread runtime instead of two workers.
 
-#![allow(clippy::result_large_err)] // the source's `Status` errors, as the reflector's
-
 use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -58,7 +56,7 @@ struct Generator {
 }
 
 impl ListerWatcher<ConfigMap> for Generator {
-    async fn list(&self, options: ListOptions) -> Result<ListPage<ConfigMap>, Status> {
+    async fn list(&self, options: ListOptions) -> Result<ListPage<ConfigMap>, Box<Status>> {
         let start: usize = match &options.continue_token {
             None => {
                 self.generation.fetch_add(1, Ordering::SeqCst);
@@ -87,7 +85,7 @@ impl ListerWatcher<ConfigMap> for Generator {
         &self,
         _resource_version: ResourceVersion,
         options: WatchOptions,
-    ) -> Result<WatchStream<ConfigMap>, Status> {
+    ) -> Result<WatchStream<ConfigMap>, Box<Status>> {
         if options.send_initial_events {
             let first = self.watches.fetch_add(1, Ordering::SeqCst) == 0;
             let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;

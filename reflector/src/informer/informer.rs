@@ -15,7 +15,7 @@ use super::handler::{Deregister, EventHandler, Handler, HandlerRegistration};
 use super::hooks::{report_to, SharedHook};
 use super::listener::{register, Listener, Notification, Registered, RuntimeSlot};
 use super::metrics::{InformerMetrics, Recorded};
-use crate::error::{InformerStopped, ReflectorError, StoppedBeforeSync};
+use crate::error::{Chain, InformerStopped, ReflectorError, StoppedBeforeSync};
 use crate::readiness::{wait_synced, SyncState};
 use crate::reflector::ReflectorHandle;
 
@@ -386,7 +386,7 @@ where
 
     /// Logs `error` and reports it to the error hook.
     pub(super) fn report(&self, error: &ReflectorError) {
-        tracing::warn!(%error, "informer error");
+        tracing::warn!(error = %Chain(error), "informer error");
         report_to(&self.on_error, error);
     }
 }

@@ -35,8 +35,10 @@ pub(super) struct Attempt<T: Keyed> {
 }
 
 /// What stops a list whose page the store refused (the store's error is reported).
-fn page_refused() -> Status {
-    Status::internal_error("the store refused a page of an in-place relist")
+fn page_refused() -> Box<Status> {
+    Box::new(Status::internal_error(
+        "the store refused a page of an in-place relist",
+    ))
 }
 
 /// Where a list's pages go.
@@ -106,7 +108,7 @@ where
         &self,
         resource_version: &ResourceVersion,
         sink: &mut Sink<T>,
-    ) -> Result<ResourceVersion, Status> {
+    ) -> Result<ResourceVersion, Box<Status>> {
         let mut source_id = None;
         let mut options = ListOptions {
             resource_version: resource_version.clone(),
@@ -140,10 +142,10 @@ where
                 source_id.clone_from(&page.source_id);
             } else if page.source_id != source_id {
                 // The pages come from two instances of the source: not one snapshot.
-                return Err(Status::gone(format!(
+                return Err(Box::new(Status::gone(format!(
                     "the source changed in the middle of a list (from {source_id:?} to {:?})",
                     page.source_id
-                )));
+                ))));
             }
             if !self.take_page(sink, page.items) {
                 return Err(page_refused());

@@ -48,7 +48,7 @@ use self::backoff::{sleep, Backoff, InternalErrorRetry};
 use self::handle::{Shared, StopGuard};
 use self::list::{Attempt, ListFrom, Sink};
 use self::watch::{resync_clock, Next};
-use crate::error::ReflectorError;
+use crate::error::{Chain, ReflectorError};
 use crate::readiness::ErrorHook;
 use crate::source::{ListerWatcher, WatchStream};
 use crate::store::ReflectorStore;
@@ -294,7 +294,9 @@ where
                     // handled as for a paginated list.
                     Ok(None) => self.list_failed(
                         attempt,
-                        Status::internal_error("the store refused a page of the streaming list"),
+                        Box::new(Status::internal_error(
+                            "the store refused a page of the streaming list",
+                        )),
                     ),
                     Err(status) => {
                         self.streaming_failed(&from, status);
@@ -400,7 +402,7 @@ where
     /// A list (streaming or not) failed: reported (the store's error when it refused a
     /// page), then a pause and a new attempt — at `""` after a version the source no
     /// longer has or has not reached.
-    fn list_failed(&self, attempt: Attempt<T>, status: Status) -> Phase<T> {
+    fn list_failed(&self, attempt: Attempt<T>, status: Box<Status>) -> Phase<T> {
         let mut from = attempt.from;
         match attempt.sink {
             Sink::InPlace {
@@ -433,7 +435,7 @@ where
     }
 
     fn report(&self, error: ReflectorError) {
-        tracing::warn!(%error, "reflector error");
+        tracing::warn!(error = %Chain(&error), "reflector error");
         if let Some(hook) = &self.on_error {
             hook(&error);
         }

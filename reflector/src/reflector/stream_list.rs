@@ -55,7 +55,7 @@ where
         &self,
         resource_version: &ResourceVersion,
         sink: &mut Sink<T>,
-    ) -> Result<Option<(ResourceVersion, WatchStream<T>)>, Status> {
+    ) -> Result<Option<(ResourceVersion, WatchStream<T>)>, Box<Status>> {
         tracing::debug!(%resource_version, "streaming list starting");
         let mut stream = self
             .source
@@ -112,12 +112,12 @@ where
                     }
                     return Ok(Some((version, stream)));
                 }
-                Some(Ok(WatchEvent::Error(status))) => return Err(*status),
+                Some(Ok(WatchEvent::Error(status))) => return Err(status),
                 Some(Err(status)) => return Err(status),
                 None => {
-                    return Err(Status::internal_error(
+                    return Err(Box::new(Status::internal_error(
                         "the streaming list ended before its initial events were complete",
-                    ))
+                    )))
                 }
             };
             received += 1;
@@ -145,7 +145,7 @@ where
 
     /// A streaming list failed: list+watch for this attempt, and for good when the
     /// source said it cannot stream lists.
-    pub(super) fn streaming_failed(&self, resource_version: &ResourceVersion, status: Status) {
+    pub(super) fn streaming_failed(&self, resource_version: &ResourceVersion, status: Box<Status>) {
         let unsupported = status.is_bad_request()
             || status.is_invalid()
             || status.is_method_not_allowed()

@@ -111,7 +111,7 @@ where
                     } else {
                         self.report(ReflectorError::WatchEnded {
                             resource_version: self.last_synced(),
-                            status: *status,
+                            status,
                         });
                     }
                     next
@@ -145,7 +145,7 @@ where
             };
             let event = match item {
                 None => return WatchEnd::Closed { events },
-                Some(Err(status)) => return WatchEnd::Failed(Box::new(status)),
+                Some(Err(status)) => return WatchEnd::Failed(status),
                 Some(Ok(WatchEvent::Error(status))) => return WatchEnd::Failed(status),
                 Some(Ok(event)) => event,
             };

@@ -20,9 +20,6 @@
 //! # }
 //! ```
 
-// `Status` (~300 bytes) is the error of every source.
-#![allow(clippy::result_large_err)]
-
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -110,7 +107,7 @@ where
     /// The cluster `config` describes, every namespace, with kube-client's retries
     /// turned off. Fails with `BadRequest` when no client can be built from it (an
     /// `https` URL without a TLS feature, for one).
-    pub fn from_config(mut config: Config) -> Result<Self, Status> {
+    pub fn from_config(mut config: Config) -> Result<Self, Box<Status>> {
         config.default_retry = false;
         let client = Client::try_from(config).map_err(|error| {
             Status::bad_request(format!("cannot build a Kubernetes client: {error}"))
@@ -120,7 +117,7 @@ where
 
     /// The cluster of the local kubeconfig (`$KUBECONFIG`, `~/.kube/config`) or, in a
     /// pod, the in-cluster config; every namespace; kube-client's retries off.
-    pub async fn try_default() -> Result<Self, Status> {
+    pub async fn try_default() -> Result<Self, Box<Status>> {
         let config = Config::infer().await.map_err(|error| {
             Status::bad_request(format!("no Kubernetes configuration found: {error}"))
         })?;
@@ -206,7 +203,7 @@ where
     K: Resource + Keyed + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     K::DynamicType: Default,
 {
-    async fn list(&self, options: ListOptions) -> Result<ListPage<K>, Status> {
+    async fn list(&self, options: ListOptions) -> Result<ListPage<K>, Box<Status>> {
         let list = self
             .api
             .list(&list_params(&options))
@@ -216,7 +213,8 @@ where
         if resource_version.is_empty() {
             return Err(Status::internal_error(
                 "the list answer has no resource version: nothing could be watched from it",
-            ));
+            )
+            .into());
         }
         Ok(ListPage {
             items: list.items.into_iter().map(Arc::new).collect(),
@@ -230,7 +228,7 @@ where
         &self,
         resource_version: ResourceVersion,
         options: WatchOptions,
-    ) -> Result<WatchStream<K>, Status> {
+    ) -> Result<WatchStream<K>, Box<Status>> {
         let timeout = options
             .timeout
             .map(|timeout| timeout.min(MAX_WATCH_TIMEOUT).as_secs().max(1))
@@ -255,7 +253,7 @@ where
                     tracing::warn!(%error, "kube source: an event that does not decode was skipped");
                     None
                 }
-                Err(error) => Some(Err(status_of(error))),
+                Err(error) => Some(Err(Box::new(status_of(error)))),
             };
             std::future::ready(event)
         });

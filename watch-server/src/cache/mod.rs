@@ -9,9 +9,6 @@
 //! [`ReflectorStore`](reflector::ReflectorStore) impl); `error`: [`WatchCacheError`],
 //! what it refuses a write with.
 
-// Errors are the `Status` (~300 bytes) the server answers with, as every source's are.
-#![allow(clippy::result_large_err)]
-
 pub(crate) mod entry;
 pub mod error;
 pub(crate) mod event;
@@ -289,18 +286,17 @@ impl<T: Resource> WatchCache<T> {
 
     /// Waits up to `wait` until the cache is at `rv` or later; 504
     /// `ResourceVersionTooLarge` if it is not by then.
-    pub(crate) async fn wait_for(&self, rv: u64, wait: Duration) -> Result<(), Status> {
+    pub(crate) async fn wait_for(&self, rv: u64, wait: Duration) -> Result<(), Box<Status>> {
         let mut version = self.inner.version.subscribe();
         let reached = tokio::time::timeout(wait, version.wait_for(|&current| current >= rv)).await;
         match reached {
             Ok(Ok(_)) => Ok(()),
             _ => {
                 let current = *self.inner.version.borrow();
-                Err(Status::too_large_resource_version(
-                    &rv.to_string(),
-                    &current.to_string(),
-                    1,
-                ))
+                Err(
+                    Status::too_large_resource_version(&rv.to_string(), &current.to_string(), 1)
+                        .into(),
+                )
             }
         }
     }
@@ -334,7 +330,11 @@ impl<T: Resource> WatchCache<T> {
     }
 
     /// A later page of a paginated list.
-    pub(crate) fn list_page(&self, token: &str, limit: Option<usize>) -> Result<Listed<T>, Status> {
+    pub(crate) fn list_page(
+        &self,
+        token: &str,
+        limit: Option<usize>,
+    ) -> Result<Listed<T>, Box<Status>> {
         let mut state = self.inner.state.lock();
         let compacted = state.history.compacted();
         let page = state.snapshots.page(token, limit, compacted)?;
@@ -353,7 +353,7 @@ impl<T: Resource> WatchCache<T> {
         start: WatchStart,
         filter: &Filter,
         bookmarks: bool,
-    ) -> Result<Opened<T>, Status> {
+    ) -> Result<Opened<T>, Box<Status>> {
         let mut state = self.inner.state.lock();
         let (replay, objects) = match start {
             WatchStart::After(rv) if rv > state.rv => {
@@ -361,7 +361,8 @@ impl<T: Resource> WatchCache<T> {
                     &rv.to_string(),
                     &state.rv.to_string(),
                     1,
-                ))
+                )
+                .into())
             }
             WatchStart::After(rv) => (state.history.since(rv)?.cloned().collect(), Vec::new()),
             WatchStart::State { .. } => (Vec::new(), matching(&state.objects, filter)),

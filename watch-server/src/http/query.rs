@@ -42,13 +42,11 @@ pub struct Query {
     pub send_initial_events: Option<bool>,
 }
 
-// `Status` (~300 bytes) is what the server answers.
-#[allow(clippy::result_large_err)]
 impl Query {
     /// Parses a raw query string (without the `?`; a leading `&`, as kube-client
     /// sends, is fine). Unknown parameters are ignored, as kube-apiserver ignores
     /// them; malformed values and combinations it forbids answer `BadRequest`.
-    pub fn parse(raw: &str) -> Result<Query, Status> {
+    pub fn parse(raw: &str) -> Result<Query, Box<Status>> {
         let mut query = Query::default();
         for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
             match &*name {
@@ -64,7 +62,7 @@ impl Query {
                         other => {
                             return Err(Status::bad_request(format!(
                                 "resourceVersionMatch: unsupported value {other:?}: supported values: \"Exact\", \"NotOlderThan\""
-                            )))
+                            )).into())
                         }
                     }
                 }
@@ -99,60 +97,65 @@ impl Query {
 
     /// kube-apiserver's `ValidateListOptions`: a watch is checked by the watch
     /// rules only (a streaming list may leave `resourceVersion` empty).
-    fn validate(&self) -> Result<(), Status> {
+    fn validate(&self) -> Result<(), Box<Status>> {
         if self.watch {
             return self.validate_watch();
         }
         if self.send_initial_events.is_some() {
-            return Err(Status::bad_request(
-                "sendInitialEvents is forbidden for list",
-            ));
+            return Err(Status::bad_request("sendInitialEvents is forbidden for list").into());
         }
         if let Some(version_match) = self.version_match {
             if self.resource_version.is_none() {
                 return Err(Status::bad_request(
                     "resourceVersionMatch is forbidden unless resourceVersion is provided",
-                ));
+                )
+                .into());
             }
             if self.continue_token.is_some() {
                 return Err(Status::bad_request(
                     "resourceVersionMatch is forbidden when continue is provided",
-                ));
+                )
+                .into());
             }
             if version_match == VersionMatch::Exact && self.resource_version.as_deref() == Some("0")
             {
                 return Err(Status::bad_request(
                     "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
-                ));
+                )
+                .into());
             }
         }
         Ok(())
     }
 
-    fn validate_watch(&self) -> Result<(), Status> {
+    fn validate_watch(&self) -> Result<(), Box<Status>> {
         match (self.send_initial_events, self.version_match) {
             (Some(true), Some(VersionMatch::NotOlderThan)) if !self.bookmarks => {
                 Err(Status::bad_request(
                     "sendInitialEvents requires setting allowWatchBookmarks to true",
-                ))
+                )
+                .into())
             }
             (Some(_), Some(VersionMatch::NotOlderThan)) | (None, None) => Ok(()),
             (Some(true), _) => Err(Status::bad_request(
                 "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
-            )),
+            )
+            .into()),
             (Some(false), None) => Ok(()),
             (None, Some(_)) => Err(Status::bad_request(
                 "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
-            )),
+            )
+            .into()),
             (Some(false), Some(VersionMatch::Exact)) => Err(Status::bad_request(
                 "resourceVersionMatch for watch must be NotOlderThan",
-            )),
+            )
+            .into()),
         }
     }
 
     /// The requested resource version as a number: `None` for absent and `"0"`,
     /// `BadRequest` for anything but a decimal `u64` (an empty value included).
-    pub fn resource_version_number(&self) -> Result<Option<u64>, Status> {
+    pub fn resource_version_number(&self) -> Result<Option<u64>, Box<Status>> {
         match self.resource_version.as_deref() {
             None | Some("0") => Ok(None),
             Some(text) => Ok(Some(Revision::parse(text)?.get())),
@@ -162,14 +165,14 @@ impl Query {
 
 /// A boolean as Go's `strconv.ParseBool` reads it (the Python client sends `True`);
 /// an empty value is `false`.
-#[allow(clippy::result_large_err)]
-fn parse_bool(name: &str, value: &str) -> Result<bool, Status> {
+fn parse_bool(name: &str, value: &str) -> Result<bool, Box<Status>> {
     match value {
         "" | "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
         "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
         other => Err(Status::bad_request(format!(
             "{name}: invalid value {other:?}: not a boolean"
-        ))),
+        ))
+        .into()),
     }
 }
 

@@ -38,6 +38,12 @@ impl From<Status> for ApiError {
     }
 }
 
+impl From<Box<Status>> for ApiError {
+    fn from(status: Box<Status>) -> Self {
+        ApiError(status)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();

@@ -201,12 +201,12 @@ impl ContinueToken {
     }
 
     /// Parses a token this module wrote; `BadRequest` for anything else.
-    pub(crate) fn decode(token: &str) -> Result<Self, Status> {
+    pub(crate) fn decode(token: &str) -> Result<Self, Box<Status>> {
         let invalid = || Status::bad_request(format!("invalid continue token {token:?}"));
         let (revision, key) = token.split_once('/').ok_or_else(invalid)?;
         let revision: i64 = revision.parse().map_err(|_| invalid())?;
         if revision <= 0 || key.len() % 2 != 0 || !key.is_ascii() {
-            return Err(invalid());
+            return Err(invalid().into());
         }
         let last_key = (0..key.len())
             .step_by(2)

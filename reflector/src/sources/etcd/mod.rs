@@ -63,10 +63,6 @@
 //!   — compacted is Expired, unreachable is ServiceUnavailable, and so on.
 //! - [`writer`]: [`EtcdWriter`], typed writes in the same layout.
 
-// `Status` (~300 bytes) is the error of every source: the `ListerWatcher` contract
-// answers it, so this module's own methods answer it too rather than a boxed copy.
-#![allow(clippy::result_large_err)]
-
 pub mod codec;
 pub mod config;
 pub mod source;

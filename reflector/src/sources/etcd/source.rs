@@ -155,7 +155,7 @@ where
     /// `config.user` is set, which authenticates at once. Fails with `BadRequest` for
     /// an endpoint that is not a URL (or an `https://` one without the `etcd-tls`
     /// feature), and with the mapped etcd failure when authentication fails.
-    pub async fn connect(config: EtcdConfig) -> Result<Self, Status> {
+    pub async fn connect(config: EtcdConfig) -> Result<Self, Box<Status>> {
         let client = Client::connect(&config.endpoints, Some(config.connect_options()))
             .await
             .map_err(|error| from_etcd(&error, None))?;
@@ -223,7 +223,7 @@ where
 
     /// How many keys the prefix holds (decodable or not) and etcd's current
     /// revision: one count-only range.
-    pub async fn count(&self) -> Result<(u64, ResourceVersion), Status> {
+    pub async fn count(&self) -> Result<(u64, ResourceVersion), Box<Status>> {
         let codec = &self.shared.codec;
         let options = GetOptions::new()
             .with_range(codec.range_end())
@@ -241,7 +241,7 @@ where
     }
 
     /// One page of the list; see the type's documentation.
-    async fn list_page(&self, options: ListOptions) -> Result<ListPage<T>, Status> {
+    async fn list_page(&self, options: ListOptions) -> Result<ListPage<T>, Box<Status>> {
         let codec = &self.shared.codec;
         let (start, revision, at_least) =
             match options.continue_token.as_deref().filter(|t| !t.is_empty()) {
@@ -250,7 +250,8 @@ where
                     if !token.last_key.starts_with(codec.prefix()) {
                         return Err(Status::bad_request(
                             "the continue token is for another prefix",
-                        ));
+                        )
+                        .into());
                     }
                     (token.next_key(), token.revision, None)
                 }
@@ -282,7 +283,8 @@ where
                 &at_least.to_string(),
                 &served.to_string(),
                 1,
-            ));
+            )
+            .into());
         }
         let kvs = response.take_kvs();
         let continue_token = match kvs.last() {
@@ -325,7 +327,7 @@ where
         &self,
         from: ResourceVersion,
         options: WatchOptions,
-    ) -> Result<WatchStream<T>, Status> {
+    ) -> Result<WatchStream<T>, Box<Status>> {
         let codec = &self.shared.codec;
         let after = parse_revision(&from)?;
         let mut etcd_options = EtcdWatchOptions::new()
@@ -362,7 +364,8 @@ where
                 return Err(Status::gone(format!(
                     "etcd cluster {serving} is not cluster {expected}, where resource version \
                      {from} was read: its revisions are another history; relist"
-                )));
+                ))
+                .into());
             }
         }
         let mut events = EventStream::new(
@@ -379,11 +382,13 @@ where
     }
 
     /// `future`, failing with ServiceUnavailable after the request timeout.
-    async fn bounded<F: Future>(&self, future: F) -> Result<F::Output, Status> {
+    async fn bounded<F: Future>(&self, future: F) -> Result<F::Output, Box<Status>> {
         match self.shared.request_timeout {
             None => Ok(future.await),
             Some(limit) => tokio::time::timeout(limit, future).await.map_err(|_| {
-                Status::service_unavailable(format!("etcd did not answer within {limit:?}"))
+                Box::new(Status::service_unavailable(format!(
+                    "etcd did not answer within {limit:?}"
+                )))
             }),
         }
     }
@@ -396,7 +401,7 @@ where
     fn list(
         &self,
         options: ListOptions,
-    ) -> impl Future<Output = Result<ListPage<T>, Status>> + Send {
+    ) -> impl Future<Output = Result<ListPage<T>, Box<Status>>> + Send {
         self.list_page(options)
     }
 
@@ -404,25 +409,25 @@ where
         &self,
         resource_version: ResourceVersion,
         options: WatchOptions,
-    ) -> impl Future<Output = Result<WatchStream<T>, Status>> + Send {
+    ) -> impl Future<Output = Result<WatchStream<T>, Box<Status>>> + Send {
         self.open_watch(resource_version, options)
     }
 }
 
 /// The first answer to a watch creation: refused, cancelled at once, or started
 /// from a revision etcd has not reached.
-fn check_created(first: &WatchResponse, after: Option<i64>) -> Result<(), Status> {
+fn check_created(first: &WatchResponse, after: Option<i64>) -> Result<(), Box<Status>> {
     if first.canceled() {
         return Err(if first.compact_revision() > 0 {
-            status::compacted(after, Some(first.compact_revision()))
+            status::compacted(after, Some(first.compact_revision())).into()
         } else {
-            status::watch_cancelled(first.cancel_reason())
+            status::watch_cancelled(first.cancel_reason()).into()
         });
     }
     let current = first.header().map(|header| header.revision());
     match (after, current) {
         (Some(after), Some(current)) if first.created() && after > current => Err(
-            Status::too_large_resource_version(&after.to_string(), &current.to_string(), 1),
+            Status::too_large_resource_version(&after.to_string(), &current.to_string(), 1).into(),
         ),
         _ => Ok(()),
     }
@@ -430,7 +435,9 @@ fn check_created(first: &WatchResponse, after: Option<i64>) -> Result<(), Status
 
 /// The revision a resource version names: `None` for `""` and `"0"` (the newest);
 /// `BadRequest` for anything but a decimal number below `i64::MAX`.
-pub(crate) fn parse_revision(resource_version: &ResourceVersion) -> Result<Option<i64>, Status> {
+pub(crate) fn parse_revision(
+    resource_version: &ResourceVersion,
+) -> Result<Option<i64>, Box<Status>> {
     let text = resource_version.as_str();
     match Revision::requested(text) {
         Ok(None) => Ok(None),
@@ -438,11 +445,13 @@ pub(crate) fn parse_revision(resource_version: &ResourceVersion) -> Result<Optio
             Ok(revision) if revision > 0 && revision < i64::MAX => Ok(Some(revision)),
             _ => Err(Status::bad_request(format!(
                 "invalid resource version {text:?}: etcd revisions are positive integers"
-            ))),
+            ))
+            .into()),
         },
         Err(error) => Err(Status::bad_request(format!(
             "{error} (etcd revisions are positive integers)"
-        ))),
+        ))
+        .into()),
     }
 }
 
@@ -452,10 +461,12 @@ pub(crate) fn resource_version(revision: i64) -> ResourceVersion {
 }
 
 /// The revision a response was served at.
-fn header_revision(header: Option<&etcd_client::ResponseHeader>) -> Result<i64, Status> {
-    header
-        .map(|header| header.revision())
-        .ok_or_else(|| Status::internal_error("etcd answered without a response header"))
+fn header_revision(header: Option<&etcd_client::ResponseHeader>) -> Result<i64, Box<Status>> {
+    header.map(|header| header.revision()).ok_or_else(|| {
+        Box::new(Status::internal_error(
+            "etcd answered without a response header",
+        ))
+    })
 }
 
 /// The etcd cluster id as a [`ListPage::source_id`](crate::ListPage::source_id): etcd's own hex form.

@@ -100,7 +100,7 @@ where
         }
         for event in response.events() {
             if let Err(status) = self.translate_event(event) {
-                self.pending.push_back(WatchEvent::Error(Box::new(status)));
+                self.pending.push_back(WatchEvent::Error(status));
                 return;
             }
         }
@@ -108,7 +108,7 @@ where
 
     /// Queues the watch event for one etcd event, if its value decodes; `Err` when
     /// the watch cannot go on.
-    fn translate_event(&mut self, event: &Event) -> Result<(), Status> {
+    fn translate_event(&mut self, event: &Event) -> Result<(), Box<Status>> {
         let Some(kv) = event.kv() else {
             tracing::warn!("etcd sent a watch event without a key-value; skipped");
             return Ok(());
@@ -155,7 +155,8 @@ where
                         return Err(Status::gone(format!(
                             "the value deleted from {:?} at revision {revision} is unknown; relist",
                             String::from_utf8_lossy(kv.key())
-                        )));
+                        ))
+                        .into());
                     }
                 }
             }
@@ -181,7 +182,7 @@ impl<T> Stream for EventStream<T>
 where
     T: Keyed + DeserializeOwned,
 {
-    type Item = Result<WatchEvent<T>, Status>;
+    type Item = Result<WatchEvent<T>, Box<Status>>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         // Every field is `Unpin` (the timer is boxed).
@@ -211,7 +212,7 @@ where
                 }
                 Poll::Ready(Some(Err(error))) => {
                     this.done = true;
-                    return Poll::Ready(Some(Err(from_etcd(&error, None))));
+                    return Poll::Ready(Some(Err(from_etcd(&error, None).into())));
                 }
                 Poll::Ready(Some(Ok(response))) => this.translate(response),
             }

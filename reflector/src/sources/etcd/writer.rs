@@ -92,7 +92,7 @@ impl<T: Keyed + Serialize> EtcdWriter<T> {
     /// Stores `object` (creating or replacing it); answers the write's revision. An
     /// object whose key is not a valid string key (see
     /// [`validate_string_key`]) is refused with `BadRequest`.
-    pub async fn put(&self, object: &T) -> Result<ResourceVersion, Status> {
+    pub async fn put(&self, object: &T) -> Result<ResourceVersion, Box<Status>> {
         let (key, value) = self.encode(object)?;
         let response = self
             .kv
@@ -107,7 +107,7 @@ impl<T: Keyed + Serialize> EtcdWriter<T> {
     /// `--max-txn-ops`), one after the other; answers the revision of the last one,
     /// or `None` when there was nothing to write. Not atomic as a whole: a failure
     /// leaves the transactions before it written.
-    pub async fn put_all<'a, I>(&self, objects: I) -> Result<Option<ResourceVersion>, Status>
+    pub async fn put_all<'a, I>(&self, objects: I) -> Result<Option<ResourceVersion>, Box<Status>>
     where
         I: IntoIterator<Item = &'a T>,
         T: 'a,
@@ -135,7 +135,7 @@ impl<T: Keyed + Serialize> EtcdWriter<T> {
 
     /// Deletes the object stored under `key`; answers the deletion's revision, or
     /// `NotFound` (404) when there is none.
-    pub async fn delete<Q>(&self, key: &Q) -> Result<ResourceVersion, Status>
+    pub async fn delete<Q>(&self, key: &Q) -> Result<ResourceVersion, Box<Status>>
     where
         T::Key: Borrow<Q>,
         Q: fmt::Display + ?Sized,
@@ -151,7 +151,8 @@ impl<T: Keyed + Serialize> EtcdWriter<T> {
             return Err(Status::not_found(
                 &String::from_utf8_lossy(self.codec.prefix()),
                 &key.to_string(),
-            ));
+            )
+            .into());
         }
         revision_of(response.header())
     }
@@ -162,7 +163,7 @@ impl<T: Keyed + Serialize> EtcdWriter<T> {
         &self,
         name: &str,
         value: impl Into<Vec<u8>>,
-    ) -> Result<ResourceVersion, Status> {
+    ) -> Result<ResourceVersion, Box<Status>> {
         let response = self
             .kv
             .clone()
@@ -175,7 +176,7 @@ impl<T: Keyed + Serialize> EtcdWriter<T> {
     /// The etcd key and JSON value of `object`.
     /// Refused with `BadRequest` when the key is not a valid string key (a `/` in an
     /// `ObjectName` part): it would share its etcd key with another object's.
-    fn encode(&self, object: &T) -> Result<(Vec<u8>, Vec<u8>), Status> {
+    fn encode(&self, object: &T) -> Result<(Vec<u8>, Vec<u8>), Box<Status>> {
         let key = object.key();
         validate_string_key(&key).map_err(|error| {
             Status::bad_request(format!(
@@ -190,8 +191,14 @@ impl<T: Keyed + Serialize> EtcdWriter<T> {
 }
 
 /// The revision a write was committed at.
-fn revision_of(header: Option<&etcd_client::ResponseHeader>) -> Result<ResourceVersion, Status> {
+fn revision_of(
+    header: Option<&etcd_client::ResponseHeader>,
+) -> Result<ResourceVersion, Box<Status>> {
     header
         .map(|header| resource_version(header.revision()))
-        .ok_or_else(|| Status::internal_error("etcd answered without a response header"))
+        .ok_or_else(|| {
+            Box::new(Status::internal_error(
+                "etcd answered without a response header",
+            ))
+        })
 }

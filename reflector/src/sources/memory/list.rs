@@ -4,12 +4,15 @@ use super::*;
 
 impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
     /// Serves one list call.
-    pub(super) async fn serve_list(&self, options: ListOptions) -> Result<ListPage<T>, Status> {
+    pub(super) async fn serve_list(
+        &self,
+        options: ListOptions,
+    ) -> Result<ListPage<T>, Box<Status>> {
         let (latency, failure) = self.receive(RecordedRequest::List(options.clone()));
         stall(latency).await;
         if let Some(status) = failure {
             debug!(%status, "memory server: injected list failure");
-            return Err(status);
+            return Err(Box::new(status));
         }
         let limit = options.limit.filter(|&limit| limit > 0);
         let answer = match options.continue_token.as_deref() {
@@ -33,11 +36,11 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
         &self,
         requested: &ResourceVersion,
         limit: Option<usize>,
-    ) -> Result<ListPage<T>, Status> {
+    ) -> Result<ListPage<T>, Box<Status>> {
         let requested = parse_rv(requested)?;
         let mut state = self.shared.state.lock();
         if let Some(requested) = requested.filter(|&requested| requested > state.rv) {
-            return Err(too_large(requested, state.rv));
+            return Err(too_large(requested, state.rv).into());
         }
         let resource_version = state.rv_string.clone();
         let Some(limit) = limit.filter(|&limit| limit < state.objects.len()) else {
@@ -62,7 +65,7 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
     }
 
     /// A later page of a paginated list.
-    fn list_continue(&self, token: &str, limit: Option<usize>) -> Result<ListPage<T>, Status> {
+    fn list_continue(&self, token: &str, limit: Option<usize>) -> Result<ListPage<T>, Box<Status>> {
         let mut state = self.shared.state.lock();
         let compacted = state.history.compacted();
         let page = state.snapshots.page(token, limit, compacted)?;

@@ -14,10 +14,6 @@
 //! at version `1` and its first write is version `2`; so no list ever answers `"0"`,
 //! which a watch would read as "from now" and could miss the writes in between.
 
-// `Status` (~300 bytes) is the error of every source: the `ListerWatcher` contract
-// answers it, so this server's own methods answer it too rather than a boxed copy.
-#![allow(clippy::result_large_err)]
-
 use std::borrow::Borrow;
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, VecDeque};
@@ -53,7 +49,7 @@ const MAX_LIST_SNAPSHOTS: usize = 64;
 const MAX_RECORDED_REQUESTS: usize = 100_000;
 
 /// One item of a watch stream.
-type WatchItem<T> = Result<WatchEvent<T>, Status>;
+type WatchItem<T> = Result<WatchEvent<T>, Box<Status>>;
 
 /// Settings of a [`MemoryServer`].
 ///
@@ -338,14 +334,14 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
     /// Stores a new object and announces it as [`WatchEvent::Added`]; answers its
     /// resource version, or `AlreadyExists` (409) when its key is taken (nothing is
     /// written then).
-    pub fn create(&self, obj: impl Into<Arc<T>>) -> Result<ResourceVersion, Status> {
+    pub fn create(&self, obj: impl Into<Arc<T>>) -> Result<ResourceVersion, Box<Status>> {
         self.write(obj.into(), WriteMode::Create)
     }
 
     /// Replaces a stored object and announces it as [`WatchEvent::Modified`];
     /// answers its resource version, or `NotFound` (404) when its key is free
     /// (nothing is written then).
-    pub fn update(&self, obj: impl Into<Arc<T>>) -> Result<ResourceVersion, Status> {
+    pub fn update(&self, obj: impl Into<Arc<T>>) -> Result<ResourceVersion, Box<Status>> {
         self.write(obj.into(), WriteMode::Update)
     }
 
@@ -363,14 +359,14 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
     /// Removes an object and announces [`WatchEvent::Deleted`] with its last state;
     /// answers the write's resource version, or `NotFound` (404) when nothing is
     /// stored under `key`.
-    pub fn delete<Q>(&self, key: &Q) -> Result<ResourceVersion, Status>
+    pub fn delete<Q>(&self, key: &Q) -> Result<ResourceVersion, Box<Status>>
     where
         T::Key: Borrow<Q>,
         Q: Ord + fmt::Display + ?Sized,
     {
         let mut state = self.shared.state.lock();
         let Some(last) = state.objects.remove(key) else {
-            return Err(Status::not_found(resource_name::<T>(), &key.to_string()));
+            return Err(Status::not_found(resource_name::<T>(), &key.to_string()).into());
         };
         let rv = state.next_rv();
         let garbage = state.commit(rv.clone(), |rv| WatchEvent::Deleted(last, rv));
@@ -385,7 +381,7 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
     ///
     /// An object handed over in an `Arc` that is shared elsewhere cannot be changed: it
     /// keeps the version it carries.
-    fn write(&self, mut obj: Arc<T>, mode: WriteMode) -> Result<ResourceVersion, Status> {
+    fn write(&self, mut obj: Arc<T>, mode: WriteMode) -> Result<ResourceVersion, Box<Status>> {
         // The key is computed (and allocated) before the lock is taken.
         let key = obj.key();
         let mut state = self.shared.state.lock();
@@ -396,11 +392,11 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
         let previous = match (state.objects.entry(key), mode) {
             (Entry::Occupied(taken), WriteMode::Create) => {
                 let name = taken.key().to_string();
-                return Err(Status::already_exists(resource_name::<T>(), &name));
+                return Err(Status::already_exists(resource_name::<T>(), &name).into());
             }
             (Entry::Vacant(free), WriteMode::Update) => {
                 let name = free.key().to_string();
-                return Err(Status::not_found(resource_name::<T>(), &name));
+                return Err(Status::not_found(resource_name::<T>(), &name).into());
             }
             (Entry::Occupied(mut taken), _) => {
                 Some(std::mem::replace(taken.get_mut(), Arc::clone(&obj)))
@@ -513,7 +509,7 @@ impl<T: Keyed + Send + Sync + 'static> ListerWatcher<T> for MemoryServer<T> {
     fn list(
         &self,
         options: ListOptions,
-    ) -> impl Future<Output = Result<ListPage<T>, Status>> + Send {
+    ) -> impl Future<Output = Result<ListPage<T>, Box<Status>>> + Send {
         self.serve_list(options)
     }
 
@@ -521,7 +517,7 @@ impl<T: Keyed + Send + Sync + 'static> ListerWatcher<T> for MemoryServer<T> {
         &self,
         resource_version: ResourceVersion,
         options: WatchOptions,
-    ) -> impl Future<Output = Result<WatchStream<T>, Status>> + Send {
+    ) -> impl Future<Output = Result<WatchStream<T>, Box<Status>>> + Send {
         self.serve_watch(resource_version, options)
     }
 }
@@ -562,7 +558,7 @@ async fn stall(latency: Option<Duration>) {
 
 /// Parses a requested resource version: `None` for `""` and `"0"` ("any", "now"),
 /// the number otherwise, `BadRequest` for anything but decimal digits.
-fn parse_rv(rv: &ResourceVersion) -> Result<Option<u64>, Status> {
+fn parse_rv(rv: &ResourceVersion) -> Result<Option<u64>, Box<Status>> {
     Ok(Revision::requested(rv.as_str())?.map(Revision::get))
 }
 

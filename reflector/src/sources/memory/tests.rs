@@ -48,7 +48,7 @@ fn names(items: &[Arc<Pod>]) -> Vec<&str> {
     items.iter().map(|pod| pod.name.as_str()).collect()
 }
 
-async fn list(server: &MemoryServer<Pod>, at: &str) -> Result<ListPage<Pod>, Status> {
+async fn list(server: &MemoryServer<Pod>, at: &str) -> Result<ListPage<Pod>, Box<Status>> {
     server
         .list(ListOptions {
             resource_version: rv(at),
@@ -61,7 +61,7 @@ async fn page(
     server: &MemoryServer<Pod>,
     limit: usize,
     token: Option<String>,
-) -> Result<ListPage<Pod>, Status> {
+) -> Result<ListPage<Pod>, Box<Status>> {
     server
         .list(ListOptions {
             resource_version: rv("0"),

@@ -9,7 +9,7 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
         &self,
         resource_version: ResourceVersion,
         options: WatchOptions,
-    ) -> Result<WatchStream<T>, Status> {
+    ) -> Result<WatchStream<T>, Box<Status>> {
         let (latency, failure) = self.receive(RecordedRequest::Watch {
             resource_version: resource_version.clone(),
             options: options.clone(),
@@ -17,7 +17,7 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
         stall(latency).await;
         if let Some(status) = failure {
             debug!(%status, "memory server: injected watch failure");
-            return Err(status);
+            return Err(Box::new(status));
         }
         let requested = parse_rv(&resource_version)?;
         let mut state = self.shared.state.lock();
@@ -26,11 +26,11 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
             let status = too_large(from, state.rv);
             drop(state);
             debug!(%status, "memory server: watch from the future");
-            return Ok(error_stream(status));
+            return Ok(error_stream(Box::new(status)));
         }
         // Reading the history and registering happen under one lock: the replay ends
         // exactly where the live events begin.
-        let replay: Result<Vec<WatchEvent<T>>, Status> = if options.send_initial_events {
+        let replay: Result<Vec<WatchEvent<T>>, Box<Status>> = if options.send_initial_events {
             // A streaming list: the state as `Added`, then the end marker, then live.
             let rv = state.rv_string.clone();
             let mut initial: Vec<WatchEvent<T>> = state
@@ -139,7 +139,7 @@ impl<T> MemoryWatch<T> {
             }
             Queued::Failure(status) => {
                 self.finish();
-                Err(*status)
+                Err(status)
             }
         };
         Poll::Ready(Some(item))
@@ -193,8 +193,6 @@ fn bookmark_ticker(period: Duration) -> Option<Interval> {
 }
 
 /// A watch that yields one `Error(status)` and ends.
-fn error_stream<T: Send + Sync + 'static>(status: Status) -> WatchStream<T> {
-    Box::pin(futures::stream::iter([Ok(WatchEvent::Error(Box::new(
-        status,
-    )))]))
+fn error_stream<T: Send + Sync + 'static>(status: Box<Status>) -> WatchStream<T> {
+    Box::pin(futures::stream::iter([Ok(WatchEvent::Error(status))]))
 }
