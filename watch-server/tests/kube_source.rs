@@ -155,7 +155,12 @@ async fn throttling_and_too_large_versions_reach_the_caller_as_statuses() {
     let store = Cache::<ConfigMap>::new();
     let reflector = Reflector::new(source(&format!("http://{address}")), store.clone())
         .with_config(config(false))
-        .on_error(move |error| seen.lock().push(error.to_string()));
+        .on_error(move |error| {
+            // the error and the `Status` it carries as its source
+            let source = std::error::Error::source(error).map(ToString::to_string);
+            seen.lock()
+                .push(format!("{error}: {}", source.unwrap_or_default()));
+        });
     let handle = reflector.handle();
     tokio::spawn(reflector.run(stop.clone()));
     tokio::time::sleep(Duration::from_millis(500)).await;

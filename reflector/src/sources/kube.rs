@@ -7,7 +7,7 @@
 //! use store_core::Cache;
 //! use tokio_util::sync::CancellationToken;
 //!
-//! # async fn run() -> Result<(), store_core::Status> {
+//! # async fn run() -> Result<(), Box<store_core::Status>> {
 //! // The cluster of the kubeconfig (or the in-cluster config), every namespace.
 //! let source = KubeSource::<ConfigMap>::try_default().await?;
 //! let cache = Cache::new();

@@ -34,7 +34,7 @@
 //! #[keyed(namespace = "namespace", name = "name")]
 //! struct ConfigMap { namespace: String, name: String, data: String }
 //!
-//! # async fn run() -> Result<(), store_core::Status> {
+//! # async fn run() -> Result<(), Box<store_core::Status>> {
 //! let source = EtcdSource::<ConfigMap>::connect(EtcdConfig {
 //!     endpoints: vec!["http://127.0.0.1:2379".into()],
 //!     prefix: "/registry/configmaps/".into(),

@@ -83,7 +83,7 @@ use crate::source::{ListOptions, ListPage, ListerWatcher, WatchOptions, WatchStr
 /// #[derive(Keyed, Debug, Serialize, Deserialize)]
 /// struct Lease { #[key] name: String, holder: String }
 ///
-/// # async fn run() -> Result<(), store_core::Status> {
+/// # async fn run() -> Result<(), Box<store_core::Status>> {
 /// let source = EtcdSource::<Lease>::connect(EtcdConfig::new(
 ///     ["http://127.0.0.1:2379"],
 ///     "/leases/",

@@ -36,7 +36,7 @@ const MAX_TXN_OPS: usize = 128;
 /// #[derive(Keyed, Debug, Serialize, Deserialize)]
 /// struct Lease { #[key] name: String, holder: String }
 ///
-/// # async fn run() -> Result<(), store_core::Status> {
+/// # async fn run() -> Result<(), Box<store_core::Status>> {
 /// let source = EtcdSource::<Lease>::connect(EtcdConfig::new(["http://127.0.0.1:2379"], "/leases/")).await?;
 /// let writer = source.writer();
 /// writer.put(&Lease { name: "a".into(), holder: "x".into() }).await?;

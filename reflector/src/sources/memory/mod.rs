@@ -205,7 +205,7 @@ pub enum RecordedRequest {
 ///         }
 ///         other => panic!("expected a Modified event, got {other:?}"),
 ///     }
-///     Ok::<(), store_core::Status>(())
+///     Ok::<(), Box<store_core::Status>>(())
 /// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

@@ -504,10 +504,8 @@ async fn empty_continue_token_starts_a_new_list() {
 fn queued_items_stay_small() {
     // Every write copies one into each watcher's queue.
     assert!(std::mem::size_of::<Queued<Pod>>() <= 32);
-    assert!(
-        std::mem::size_of::<WatchItem<Pod>>() > 100,
-        "boxing is worth it"
-    );
+    // A watch item is as small: its error, a `Status` (~300 bytes), is boxed.
+    assert!(std::mem::size_of::<WatchItem<Pod>>() <= 32);
 }
 
 #[test]
