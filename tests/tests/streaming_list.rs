@@ -35,6 +35,7 @@ fn item(n: usize, generation: u64) -> Item {
 
 fn server(objects: usize) -> MemoryServer<Item> {
     let server = MemoryServer::new();
+    server.record_requests();
     for n in 0..objects {
         server.create(item(n, 0)).unwrap();
     }

@@ -73,7 +73,15 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
 
     // --- observability (test helpers) --------------------------------------------
 
-    /// Test helper: the list and watch calls received, in order (the most recent
+    /// Test helper: from now on, record every list and watch call this server receives
+    /// (for [`requests`](Self::requests)). Off by default, so that a server that runs
+    /// for long (the `watch-server` binary's churning source) keeps no log.
+    pub fn record_requests(&self) {
+        self.shared.control.lock().recording = true;
+    }
+
+    /// Test helper: the list and watch calls received since
+    /// [`record_requests`](Self::record_requests), in order (the most recent
     /// 100 000), recorded as they arrive, before latency or injected failures.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared
@@ -117,10 +125,12 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
                 InjectedFailure::take(&mut control.fail_watches)
             }
         };
-        if control.requests.len() == MAX_RECORDED_REQUESTS {
-            control.requests.pop_front();
+        if control.recording {
+            if control.requests.len() == MAX_RECORDED_REQUESTS {
+                control.requests.pop_front();
+            }
+            control.requests.push_back(request);
         }
-        control.requests.push_back(request);
         (control.latency, failure)
     }
 }

@@ -104,6 +104,7 @@ impl Default for MemoryServerConfig {
 ///
 /// let runtime = tokio::runtime::Runtime::new()?;
 /// let server = MemoryServer::<Node>::new();
+/// server.record_requests();
 /// let list = runtime.block_on(server.list(ListOptions::default()))?;
 /// let _watch = runtime.block_on(server.watch(list.resource_version, WatchOptions::default()))?;
 /// assert_eq!(
@@ -252,7 +253,9 @@ enum Queued<T> {
 /// Fault injection and observability, behind [`Shared::control`].
 #[derive(Default)]
 struct Control {
-    /// The most recent requests, oldest first.
+    /// Whether requests are recorded (`record_requests`).
+    recording: bool,
+    /// The most recent requests, oldest first, while recording.
     requests: VecDeque<RecordedRequest>,
     /// How many list calls were made.
     list_calls: usize,

@@ -1068,8 +1068,20 @@ async fn huge_watch_buffer_is_accepted() {
 // --- observability -------------------------------------------------------------
 
 #[tokio::test]
+async fn requests_are_not_recorded_unless_asked() {
+    let server = server();
+    let _ = list(&server, "0").await;
+    assert!(server.requests().is_empty(), "no log by default");
+    assert_eq!(server.list_calls(), 1, "counted all the same");
+    server.record_requests();
+    let _ = list(&server, "0").await;
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
 async fn requests_are_recorded_in_order() {
     let server = server();
+    server.record_requests();
     server.fail_next_lists(1, Status::internal_error("boom"));
     let _ = list(&server, "0").await;
     let _ = page(&server, 10, None).await;
