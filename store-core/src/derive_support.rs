@@ -164,17 +164,17 @@ impl ResourceVersionField for str {
     }
 }
 
-impl ResourceVersionField for crate::ResourceVersion {
+impl ResourceVersionField for crate::resource_version::ResourceVersion {
     fn resource_version_str(&self) -> Option<&str> {
         Some(self.as_str())
     }
 
     fn set_resource_version_str(&mut self, rv: &str) {
-        *self = crate::ResourceVersion::from(rv);
+        *self = crate::resource_version::ResourceVersion::from(rv);
     }
 
     fn from_resource_version_str(rv: &str) -> Option<Self> {
-        Some(crate::ResourceVersion::from(rv))
+        Some(crate::resource_version::ResourceVersion::from(rv))
     }
 }
 

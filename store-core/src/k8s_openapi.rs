@@ -138,7 +138,7 @@ where
 
 #[cfg(feature = "kube")]
 mod status {
-    use crate::Status;
+    use crate::status::Status;
 
     /// kube's `Status` (what `kube::Error::Api` and a watch's `Error` event carry).
     impl From<kube_core::Status> for Status {
@@ -202,7 +202,7 @@ mod tests {
     #[cfg(feature = "kube")]
     #[test]
     fn status_converts_both_ways_keeping_code_reason_and_causes() {
-        let ours = crate::Status::too_large_resource_version("9", "5", 1);
+        let ours = crate::status::Status::too_large_resource_version("9", "5", 1);
         let theirs: kube_core::Status = ours.clone().into();
         assert_eq!(theirs.code, 504);
         assert_eq!(theirs.reason, "Timeout");
@@ -210,9 +210,9 @@ mod tests {
             theirs.details.as_ref().unwrap().causes[0].reason,
             "ResourceVersionTooLarge"
         );
-        let back: crate::Status = theirs.into();
+        let back: crate::status::Status = theirs.into();
         assert_eq!(back, ours);
-        let expired: crate::Status = kube_core::Status::failure("too old", "Expired")
+        let expired: crate::status::Status = kube_core::Status::failure("too old", "Expired")
             .with_code(410)
             .into();
         assert!(expired.is_expired());

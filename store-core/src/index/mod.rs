@@ -185,7 +185,7 @@ index_values_by_display!(
     i64,
     i128,
     isize,
-    crate::ObjectName,
+    crate::keyed::ObjectName,
 );
 
 macro_rules! index_values_through {
