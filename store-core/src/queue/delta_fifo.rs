@@ -9,7 +9,8 @@ use std::hash::Hash;
 
 use equivalent::Equivalent;
 
-use super::engine::{Engine, State};
+use super::engine::Engine;
+use super::keyed::State;
 use super::{KnownObjects, PopError, Queue, Requeue};
 use crate::delta::{tombstones, DeletedObject, Delta, DeltaKind};
 use crate::keyed::Keyed;

@@ -7,7 +7,8 @@ use std::hash::Hash;
 
 use equivalent::Equivalent;
 
-use super::engine::{Engine, State};
+use super::engine::Engine;
+use super::keyed::State;
 use super::{KnownObjects, PopError, Queue, Requeue};
 use crate::keyed::Keyed;
 use crate::resource_version::ResourceVersion;

@@ -9,8 +9,9 @@
 //! All three are [`Queue`]s (close, `has_synced`, length), pop with a processing
 //! closure that may ask for a [`Requeue`], and report a closed queue as
 //! [`PopError::Closed`]. A queue that reports relist deletions consults what its
-//! consumer holds through [`KnownObjects`]. They share one engine (`engine.rs`): the
-//! lock, the wake-up protocol and, for the keyed two, one entry per key.
+//! consumer holds through [`KnownObjects`]. They share one engine: the
+//! lock and the wake-up protocol (`engine.rs`), over the keyed state of the first two
+//! (`keyed.rs`: one entry per key) or the ordered log of the third (`ordered_log.rs`).
 
 use std::sync::Arc;
 
@@ -22,11 +23,14 @@ use crate::store::Store;
 pub mod delta_fifo;
 pub(crate) mod engine;
 pub mod fifo;
+mod keyed;
 pub mod ordered_fifo;
+mod ordered_log;
 
 pub use delta_fifo::{DeltaFifo, Deltas};
 pub use fifo::Fifo;
-pub use ordered_fifo::{Batch, OrderedEvent, OrderedFifo};
+pub use ordered_fifo::{OrderedEvent, OrderedFifo};
+pub use ordered_log::Batch;
 
 /// What every queue has: close, `has_synced` and its length.
 ///

@@ -1,13 +1,14 @@
 //! [`OrderedFifo`]: an ordered log of every change, client-go's `RealFIFO` (the queue
 //! of client-go's informers since 1.33).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use hashbrown::{HashMap, HashSet};
+use hashbrown::HashSet;
 
-use super::engine::{Core, Engine, OnDrop};
+use super::engine::{Engine, OnDrop};
+use super::ordered_log::{Batch, Log, Taken};
 use super::{KnownObjects, PopError, Queue, Requeue};
 use crate::delta::{tombstones, DeletedObject, Delta};
 use crate::keyed::Keyed;
@@ -107,246 +108,6 @@ impl<T: Keyed + PartialEq> PartialEq for OrderedEvent<T> {
     }
 }
 
-/// One queued entry: the event, the resource version the source made it at (when
-/// the writer said), and its place in the log.
-struct Entry<T: Keyed> {
-    event: OrderedEvent<T>,
-    key: Option<T::Key>,
-    resource_version: Option<ResourceVersion>,
-    seq: u64,
-}
-
-/// Entries popped together by [`OrderedFifo::pop_batch`], oldest first: never two of
-/// one key, never some of the initial list and some after it, and a `ReplacedAll`
-/// always alone.
-pub struct Batch<T: Keyed> {
-    /// Never empty: the first entry apart.
-    first: Entry<T>,
-    rest: Vec<Entry<T>>,
-}
-
-impl<T: Keyed> Batch<T> {
-    fn entries(&self) -> impl DoubleEndedIterator<Item = &Entry<T>> + '_ {
-        std::iter::once(&self.first).chain(self.rest.iter())
-    }
-
-    /// The oldest event (a batch is never empty).
-    pub fn first(&self) -> &OrderedEvent<T> {
-        &self.first.event
-    }
-
-    /// The events, oldest first.
-    pub fn events(&self) -> impl Iterator<Item = &OrderedEvent<T>> + '_ {
-        self.entries().map(|entry| &entry.event)
-    }
-
-    /// The events with the resource version each was made at (when known), oldest first.
-    pub fn iter(&self) -> impl Iterator<Item = (&OrderedEvent<T>, Option<&ResourceVersion>)> + '_ {
-        self.entries()
-            .map(|entry| (&entry.event, entry.resource_version.as_ref()))
-    }
-
-    /// The newest resource version in the batch: the version the consumer's store is
-    /// at once it has applied the batch (`None` when no entry carried one).
-    pub fn resource_version(&self) -> Option<&ResourceVersion> {
-        self.entries().rev().find_map(|entry| {
-            entry.resource_version.as_ref().or(match &entry.event {
-                OrderedEvent::ReplacedAll {
-                    resource_version, ..
-                } => Some(resource_version),
-                OrderedEvent::Bookmark(rv) => Some(rv),
-                OrderedEvent::Delta(_) => None,
-            })
-        })
-    }
-
-    /// How many events (at least one).
-    #[allow(clippy::len_without_is_empty)] // never empty
-    pub fn len(&self) -> usize {
-        1 + self.rest.len()
-    }
-}
-
-impl<T: Keyed + fmt::Debug> fmt::Debug for Batch<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.events()).finish()
-    }
-}
-
-/// What a popped batch leaves the consumer holding, kept while it is processed so a
-/// non-atomic `replace` decides as if the consumer had applied it.
-enum Outcome<T: Keyed> {
-    Set(T::Key, Option<Arc<T>>),
-    ResetTo(Vec<Arc<T>>),
-}
-
-fn outcome_of<T: Keyed>(entry: &Entry<T>) -> Option<Outcome<T>> {
-    match &entry.event {
-        OrderedEvent::Delta(Delta::Deleted(deleted)) => Some(Outcome::Set(deleted.key(), None)),
-        OrderedEvent::Delta(delta) => Some(Outcome::Set(delta.key(), delta.object().cloned())),
-        OrderedEvent::ReplacedAll { objects, .. } => Some(Outcome::ResetTo(objects.clone())),
-        OrderedEvent::Bookmark(_) => None,
-    }
-}
-
-/// What a take hands the processing step.
-struct Taken<T: Keyed> {
-    batch: Batch<T>,
-    is_initial_list: bool,
-    /// How many entries of the first `replace` the batch holds.
-    initial: usize,
-    /// The key of the in-flight record, when the queue keeps one.
-    flight: Option<u64>,
-}
-
-/// The log, under the queue's lock.
-struct Log<T: Keyed> {
-    entries: VecDeque<Entry<T>>,
-    next_seq: u64,
-    populated: bool,
-    /// Entries with a seq below this belong to the first `replace`.
-    initial_boundary: u64,
-    initial_remaining: usize,
-    /// Outcomes of the batches being processed, by first seq (kept only when a
-    /// non-atomic `replace` consults known objects).
-    in_flight: Option<BTreeMap<u64, Vec<Outcome<T>>>>,
-    /// Reused by `take` for the one-key-per-batch rule.
-    batch_keys: HashSet<T::Key>,
-}
-
-impl<T: Keyed> Log<T> {
-    fn push(&mut self, event: OrderedEvent<T>, resource_version: Option<ResourceVersion>) {
-        let key = event.key();
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.entries.push_back(Entry {
-            event,
-            key,
-            resource_version,
-            seq,
-        });
-    }
-
-    fn is_initial(&self, entry: &Entry<T>) -> bool {
-        entry.seq < self.initial_boundary
-    }
-
-    fn finish(&mut self, initial: usize, flight: Option<u64>) {
-        self.initial_remaining = self.initial_remaining.saturating_sub(initial);
-        if let (Some(flights), Some(id)) = (self.in_flight.as_mut(), flight) {
-            flights.remove(&id);
-        }
-    }
-
-    /// What the consumer will hold once it has applied what it holds now (`known`),
-    /// the batches in flight, and every queued entry: the state a relist's deletions
-    /// are computed against.
-    fn projected(&self, known: Option<&dyn KnownObjects<T>>) -> HashMap<T::Key, Arc<T>> {
-        let mut state: HashMap<T::Key, Arc<T>> = HashMap::new();
-        if let Some(known) = known {
-            for key in known.known_keys() {
-                if let Some(obj) = known.known_object(&key) {
-                    state.insert(key, obj);
-                }
-            }
-        }
-        let mut apply = |outcome: Outcome<T>| match outcome {
-            Outcome::Set(key, Some(obj)) => {
-                state.insert(key, obj);
-            }
-            Outcome::Set(key, None) => {
-                state.remove(&key);
-            }
-            Outcome::ResetTo(objects) => {
-                state.clear();
-                state.extend(objects.into_iter().map(|obj| (obj.key(), obj)));
-            }
-        };
-        for outcomes in self.in_flight.iter().flat_map(BTreeMap::values) {
-            for outcome in outcomes {
-                apply(match outcome {
-                    Outcome::Set(key, obj) => Outcome::Set(key.clone(), obj.clone()),
-                    Outcome::ResetTo(objects) => Outcome::ResetTo(objects.clone()),
-                });
-            }
-        }
-        for entry in &self.entries {
-            if let Some(outcome) = outcome_of(entry) {
-                apply(outcome);
-            }
-        }
-        state
-    }
-
-    /// The keys with an entry queued or in flight.
-    fn pending_keys(&self) -> HashSet<T::Key> {
-        let queued = self.entries.iter().filter_map(|entry| entry.key.clone());
-        let flying = self
-            .in_flight
-            .iter()
-            .flat_map(BTreeMap::values)
-            .flatten()
-            .filter_map(|outcome| match outcome {
-                Outcome::Set(key, _) => Some(key.clone()),
-                Outcome::ResetTo(_) => None,
-            });
-        queued.chain(flying).collect()
-    }
-}
-
-impl<T: Keyed> Core for Log<T> {
-    type Taken = Taken<T>;
-
-    fn take(&mut self, max: usize) -> Option<Taken<T>> {
-        let first = self.entries.pop_front()?;
-        let initial_side = self.is_initial(&first);
-        let lone = matches!(first.event, OrderedEvent::ReplacedAll { .. });
-        let mut rest = Vec::new();
-        if max > 1 && !lone {
-            self.batch_keys.clear();
-            if let Some(key) = &first.key {
-                self.batch_keys.insert(key.clone());
-            }
-            while rest.len() + 1 < max {
-                let Some(next) = self.entries.front() else {
-                    break;
-                };
-                if self.is_initial(next) != initial_side
-                    || matches!(next.event, OrderedEvent::ReplacedAll { .. })
-                {
-                    break;
-                }
-                if let Some(key) = &next.key {
-                    if !self.batch_keys.insert(key.clone()) {
-                        break;
-                    }
-                }
-                rest.extend(self.entries.pop_front());
-            }
-        }
-        let batch = Batch { first, rest };
-        let flight = self.in_flight.as_mut().map(|flights| {
-            let id = batch.first.seq;
-            flights.insert(id, batch.entries().filter_map(outcome_of).collect());
-            id
-        });
-        Some(Taken {
-            initial: if initial_side { batch.len() } else { 0 },
-            is_initial_list: initial_side,
-            batch,
-            flight,
-        })
-    }
-
-    fn queued(&self) -> usize {
-        self.entries.len()
-    }
-
-    fn has_synced(&self) -> bool {
-        self.populated && self.initial_remaining == 0
-    }
-}
-
 /// An ordered log of every change: client-go's `RealFIFO`, the queue client-go's
 /// informers run on since 1.33 (and the one [`Informer`]s here run on).
 ///
@@ -412,15 +173,7 @@ impl<T: Keyed + Send + Sync + 'static> OrderedFifo<T> {
     /// the queued entries only, and `resync` does nothing.
     pub fn new() -> Self {
         OrderedFifo {
-            queue: Arc::new(Engine::new(Log {
-                entries: VecDeque::new(),
-                next_seq: 0,
-                populated: false,
-                initial_boundary: 0,
-                initial_remaining: 0,
-                in_flight: None,
-                batch_keys: HashSet::new(),
-            })),
+            queue: Arc::new(Engine::new(Log::new())),
             known: None,
             atomic: false,
             bookmarks: false,
@@ -505,7 +258,6 @@ impl<T: Keyed + Send + Sync + 'static> OrderedFifo<T> {
         let rv = resource_version.into();
         let objects: Vec<Arc<T>> = items.into_iter().collect();
         self.queue.write(|log| {
-            let was_populated = log.populated;
             let before = log.entries.len();
             if self.atomic {
                 log.push(
@@ -532,11 +284,7 @@ impl<T: Keyed + Send + Sync + 'static> OrderedFifo<T> {
                     log.push(OrderedEvent::Delta(Delta::Replaced(obj)), at);
                 }
             }
-            if !was_populated {
-                log.populated = true;
-                log.initial_boundary = log.next_seq;
-                log.initial_remaining = log.entries.len();
-            }
+            log.end_relist();
             tracing::trace!(
                 queued = log.entries.len() - before,
                 atomic = self.atomic,
@@ -590,11 +338,7 @@ impl<T: Keyed + Send + Sync + 'static> OrderedFifo<T> {
                     log.push(OrderedEvent::Delta(Delta::Deleted(tombstone)), at);
                 }
             }
-            if !log.populated {
-                log.populated = true;
-                log.initial_boundary = log.next_seq;
-                log.initial_remaining = log.entries.len();
-            }
+            log.end_relist();
         });
     }
 
