@@ -172,14 +172,21 @@ where
     /// Whether a relist is one queue entry reconciled in one write (`true`, the
     /// default: client-go's `AtomicFIFO`) or tombstones and replacements queued one
     /// by one (`false`). Handlers see the same events either way.
-    pub fn atomic_relist(mut self, atomic: bool) -> Self {
+    ///
+    /// This is about the informer's *queue*; how a relist reaches the reflector's
+    /// store is [`RelistMode`](crate::RelistMode) (in
+    /// [`ReflectorConfig::relist_mode`](crate::ReflectorConfig::relist_mode)), a
+    /// different choice.
+    #[must_use]
+    pub fn with_relist_as_one_entry(mut self, atomic: bool) -> Self {
         self.atomic = atomic;
         self
     }
 
     /// How many queue entries one batch applies at most (default 256; 1 turns batching
     /// off).
-    pub fn batch_size(mut self, max: usize) -> Self {
+    #[must_use]
+    pub fn with_batch_size(mut self, max: usize) -> Self {
         self.batch_size = max.max(1);
         self
     }
