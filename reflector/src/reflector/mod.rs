@@ -196,18 +196,21 @@ where
     }
 
     /// Replaces the configuration.
+    #[must_use]
     pub fn with_config(mut self, config: ReflectorConfig) -> Self {
         self.config = config;
         self
     }
 
     /// Calls `hook` with every failure the reflector recovers from.
+    #[must_use]
     pub fn on_error(mut self, hook: impl Fn(&ReflectorError) + Send + Sync + 'static) -> Self {
         self.on_error = Some(Arc::new(hook));
         self
     }
 
     /// Names the reflector in its `tracing` spans (default: the object type's name).
+    #[must_use]
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
         self
