@@ -42,11 +42,11 @@ fn runtime() -> Runtime {
 /// A server whose watch buffer and history hold a whole burst, so the measurement
 /// is of the pipeline and not of relists after a dropped watcher.
 fn server() -> MemoryServer<Obj> {
-    let server = MemoryServer::with_config(MemoryServerConfig {
-        watch_buffer: (EVENTS as usize) * 2,
-        history_len: (EVENTS as usize) * 2,
-        ..MemoryServerConfig::default()
-    });
+    let server = MemoryServer::with_config(
+        MemoryServerConfig::default()
+            .with_watch_buffer((EVENTS as usize) * 2)
+            .with_history_len((EVENTS as usize) * 2),
+    );
     for id in 0..KEYS {
         server.apply(Obj { id, generation: 0 });
     }

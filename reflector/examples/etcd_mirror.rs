@@ -191,8 +191,7 @@ async fn wait_for_etcd(source: &EtcdSource<Object>) -> Result<(), Box<Status>> {
 }
 
 async fn run(args: Args) -> Result<(), Box<Status>> {
-    let mut config = EtcdConfig::new(args.endpoints.clone(), args.prefix.clone());
-    config.user = args.user;
+    let config = EtcdConfig::new(args.endpoints.clone(), args.prefix.clone()).with_user(args.user);
     let source = EtcdSource::<Object>::connect(config)
         .await?
         .on_decode_error(|error| println!("SKIPPED  {error}"));
@@ -258,16 +257,20 @@ async fn run(args: Args) -> Result<(), Box<Status>> {
         }
     });
     tokio::select! {
-        _ = informer.wait_until_synced() => {
-            let elapsed = started.elapsed();
-            let objects = informer.store().len();
-            println!(
-                "synced {objects} objects at revision {} in {elapsed:.2?} ({:.0} objects/s); \
-                 watching for changes",
-                informer.last_sync_resource_version().map(|rv| rv.to_string()).unwrap_or_default(),
-                objects as f64 / elapsed.as_secs_f64().max(1e-9),
-            );
-        }
+        synced = informer.wait_until_synced() => match synced {
+            Ok(()) => {
+                let elapsed = started.elapsed();
+                let objects = informer.store().len();
+                println!(
+                    "synced {objects} objects at revision {} in {elapsed:.2?} ({:.0} objects/s); \
+                     watching for changes",
+                    informer.last_sync_resource_version().map(|rv| rv.to_string()).unwrap_or_default(),
+                    objects as f64 / elapsed.as_secs_f64().max(1e-9),
+                );
+            }
+            // It stops before syncing only once `shutdown` is cancelled.
+            Err(error) => eprintln!("etcd_mirror: {error}"),
+        },
         _ = shutdown.cancelled() => {}
     }
     shutdown.cancelled().await;

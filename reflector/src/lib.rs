@@ -27,7 +27,7 @@
 //! builder.on_add(|pod: &Arc<Pod>, initial| println!("added {} (initial list: {initial})", pod.name));
 //! let shutdown = CancellationToken::new();
 //! let (informer, running) = builder.start(shutdown.clone());
-//! informer.wait_until_synced().await;
+//! informer.wait_until_synced().await.expect("the informer syncs");
 //! assert_eq!(informer.store().len(), 1);
 //! shutdown.cancel();
 //! running.await.unwrap();

@@ -161,12 +161,25 @@ pub type WatchStream<T> = BoxStream<'static, Result<WatchEvent<T>, Box<Status>>>
 /// the [`Reflector`](crate::Reflector) can tell what to do.
 pub trait ListerWatcher<T: Keyed>: Send + Sync + 'static {
     /// Lists one page.
+    ///
+    /// # Errors
+    ///
+    /// The source's failure as a [`Status`]: `Expired` (410) for a continue token or
+    /// a version the source no longer has, `ServiceUnavailable` when it cannot be
+    /// reached, and so on (see the trait's docs).
     fn list(
         &self,
         options: ListOptions,
     ) -> impl Future<Output = Result<ListPage<T>, Box<Status>>> + Send;
 
     /// Starts a watch of every change after `resource_version`.
+    ///
+    /// # Errors
+    ///
+    /// The source's failure to start the watch, as a [`Status`]. A source may
+    /// instead report it (`Expired` for a version it no longer has, as Kubernetes
+    /// does) as the stream's [`WatchEvent::Error`]; failures after the start always
+    /// come that way.
     fn watch(
         &self,
         resource_version: ResourceVersion,

@@ -90,7 +90,7 @@ impl<T: Keyed + Send + Sync + 'static> Cache<T> {
     /// An empty cache with exactly these indexes (none of the type's defaults).
     /// Fails with [`Error::DuplicateIndex`] when two share a name.
     pub fn with_indexes(defs: impl IntoIterator<Item = IndexDef<T>>) -> Result<Self, Error> {
-        Self::with_options(StoreOptions::new().indexes(defs))
+        Self::with_options(StoreOptions::new().with_indexes(defs))
     }
 
     /// An empty cache set up as `options` say: its indexes and a transformer run on

@@ -32,7 +32,7 @@ type TransformFn<T> = dyn Fn(Arc<T>) -> Arc<T> + Send + Sync;
 /// #[derive(Keyed, Clone)]
 /// struct Pod { #[key] name: String, annotations: Vec<String> }
 ///
-/// let options = StoreOptions::new().transform(|pod: Arc<Pod>| {
+/// let options = StoreOptions::new().with_transform(|pod: Arc<Pod>| {
 ///     let mut pod = Arc::unwrap_or_clone(pod); // no copy when the caller let go of it
 ///     pod.annotations.clear();
 ///     Arc::new(pod)
@@ -57,13 +57,15 @@ impl<T: Keyed + 'static> StoreOptions<T> {
     }
 
     /// Exactly these indexes instead of the type's defaults (an empty list: none).
-    pub fn indexes(mut self, defs: impl IntoIterator<Item = IndexDef<T>>) -> Self {
+    #[must_use]
+    pub fn with_indexes(mut self, defs: impl IntoIterator<Item = IndexDef<T>>) -> Self {
         self.indexes = Some(defs.into_iter().collect());
         self
     }
 
     /// Rewrites every written object before it is stored (see the type's docs).
-    pub fn transform<F>(mut self, transform: F) -> Self
+    #[must_use]
+    pub fn with_transform<F>(mut self, transform: F) -> Self
     where
         F: Fn(Arc<T>) -> Arc<T> + Send + Sync + 'static,
     {

@@ -223,7 +223,7 @@ pub enum BatchWrite<T: Keyed> {
 /// What one write of a [`Store::apply_batch`] did.
 ///
 /// `stored` is what a reader of the store now gets for the key: for an upsert into a
-/// store with a transformer ([`StoreOptions::transform`](crate::StoreOptions::transform)),
+/// store with a transformer ([`StoreOptions::with_transform`](crate::StoreOptions::with_transform)),
 /// the transformed object, not the one written — so a caller that reports writes (an
 /// informer's handlers) can report exactly what the store holds.
 #[derive(Debug)]

@@ -109,10 +109,8 @@ async fn source(endpoint: &str, prefix: &str) -> EtcdSource<ConfigMap> {
 async fn reflector_sync(endpoint: &str, expected: usize, page_size: Option<usize>) -> f64 {
     let source = source(endpoint, SYNC_PREFIX).await;
     let cache = ShardedCache::new();
-    let reflector = Reflector::new(source, cache.clone()).with_config(ReflectorConfig {
-        page_size,
-        ..ReflectorConfig::default()
-    });
+    let reflector = Reflector::new(source, cache.clone())
+        .with_config(ReflectorConfig::default().with_page_size(page_size));
     let handle = reflector.handle();
     let shutdown = CancellationToken::new();
     let started = Instant::now();

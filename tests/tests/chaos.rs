@@ -94,31 +94,29 @@ async fn churn(server: &MemoryServer<Item>, rng: &mut fastrand::Rng) {
 
 async fn run_seed(seed: u64, relist_mode: RelistMode) {
     let mut rng = fastrand::Rng::with_seed(seed);
-    let server = MemoryServer::with_config(MemoryServerConfig {
-        history_len: 50,
-        watch_buffer: 64,
-        ..MemoryServerConfig::default()
-    });
+    let server = MemoryServer::with_config(
+        MemoryServerConfig::default()
+            .with_history_len(50)
+            .with_watch_buffer(64),
+    );
     for key in 0..20 {
         let _ = server.create(item(key, 1));
     }
-    let config = ReflectorConfig {
-        page_size: Some(7),
-        watch_timeout: Duration::from_secs(1)..=Duration::from_secs(3),
-        backoff: BackoffConfig {
-            initial: Duration::from_millis(10),
-            max: Duration::from_millis(500),
-            ..BackoffConfig::default()
-        },
-        relist_mode,
-        ..ReflectorConfig::default()
-    };
+    let config = ReflectorConfig::default()
+        .with_page_size(Some(7))
+        .with_watch_timeout(Duration::from_secs(1)..=Duration::from_secs(3))
+        .with_backoff(
+            BackoffConfig::default()
+                .with_initial(Duration::from_millis(10))
+                .with_max(Duration::from_millis(500)),
+        )
+        .with_relist_mode(relist_mode);
     // a clone of the cache to compare with (the informer is its only writer)
     let cache = Cache::<Item>::new();
     let mut informer = Informer::builder_with_store(server.clone(), cache.clone())
         .with_config(config)
         // both queue modes: one ReplacedAll per relist, or entries
-        .atomic_relist(seed % 2 == 0);
+        .with_relist_as_one_entry(seed % 2 == 0);
     let replay = Replay::default();
     let registration = informer.add_handler(replaying_handler(&replay));
     let shutdown = CancellationToken::new();

@@ -84,11 +84,11 @@ async fn source(server: &EtcdServer) -> EtcdSource<ConfigMap> {
 }
 
 async fn source_at(endpoint: &str) -> EtcdSource<ConfigMap> {
-    EtcdSource::connect(EtcdConfig {
-        connect_timeout: Duration::from_secs(1),
-        request_timeout: Some(Duration::from_secs(5)),
-        ..EtcdConfig::new([endpoint], PREFIX)
-    })
+    EtcdSource::connect(
+        EtcdConfig::new([endpoint], PREFIX)
+            .with_connect_timeout(Duration::from_secs(1))
+            .with_request_timeout(Some(Duration::from_secs(5))),
+    )
     .await
     .unwrap()
 }
@@ -159,14 +159,11 @@ async fn converges(server: &EtcdServer, store: &impl Store<ConfigMap>, limit: Du
 
 /// A reflector config with short backoffs, so recoveries are quick.
 fn fast() -> ReflectorConfig {
-    ReflectorConfig {
-        backoff: BackoffConfig {
-            initial: Duration::from_millis(50),
-            max: Duration::from_millis(400),
-            ..BackoffConfig::default()
-        },
-        ..ReflectorConfig::default()
-    }
+    ReflectorConfig::default().with_backoff(
+        BackoffConfig::default()
+            .with_initial(Duration::from_millis(50))
+            .with_max(Duration::from_millis(400)),
+    )
 }
 
 /// A lister-watcher that counts full lists (first pages) on the way through.
@@ -971,9 +968,9 @@ async fn user_and_password_are_passed_through_to_etcd() {
         admin.user_grant_role("root", "root").await.unwrap();
         admin.auth_enable().await.unwrap();
 
-        let with = |password: &str| EtcdConfig {
-            user: Some(("root".to_owned(), password.to_owned())),
-            ..EtcdConfig::new([server.endpoint()], PREFIX)
+        let with = |password: &str| {
+            EtcdConfig::new([server.endpoint()], PREFIX)
+                .with_user(Some(("root".to_owned(), password.to_owned())))
         };
         let source = EtcdSource::<ConfigMap>::connect(with("s3cret"))
             .await

@@ -254,7 +254,7 @@ async fn the_transform_runs_once_before_caching() {
     running.await.expect("no panic");
 }
 
-/// A store built with its own transformer (`StoreOptions::transform`) under an
+/// A store built with its own transformer (`StoreOptions::with_transform`) under an
 /// informer: handlers hear exactly what the cache holds — an add, both sides of an
 /// update and a relist's objects are the transformed ones, never the source's.
 #[tokio::test(start_paused = true)]
@@ -266,8 +266,8 @@ async fn handlers_hear_what_a_transforming_store_holds() {
         Then::Hang,
     ));
     // The transformer tags every stored object: version × 100.
-    let options =
-        StoreOptions::new().transform(|obj: Arc<Item>| Arc::new(item(obj.key, obj.version * 100)));
+    let options = StoreOptions::new()
+        .with_transform(|obj: Arc<Item>| Arc::new(item(obj.key, obj.version * 100)));
     let cache = Cache::with_options(options).expect("no index clash");
     let mut informer = Informer::builder_with_store(Arc::clone(&source), cache);
     let heard: Arc<Mutex<Vec<Arc<Item>>>> = Arc::default();

@@ -133,8 +133,8 @@ async fn relist_events(atomic: bool) -> Vec<String> {
     source.list_ok(vec![obj(3, "15"), obj(2, "12"), obj(4, "1")], "20");
     source.watch(WatchAnswer::Stream(vec![], Then::Hang));
     let log = Log::default();
-    let mut builder =
-        Informer::builder_with_store(Arc::clone(&source), Cache::new()).atomic_relist(atomic);
+    let mut builder = Informer::builder_with_store(Arc::clone(&source), Cache::new())
+        .with_relist_as_one_entry(atomic);
     let handler = builder.add_handler(recording(&log));
     let shutdown = CancellationToken::new();
     let (informer, running) = builder.start(shutdown.clone());
@@ -202,10 +202,9 @@ async fn the_resync_check_runs_at_the_smallest_period_and_each_handler_at_its_ow
     source.list_ok(vec![obj(1, "1")], "10");
     source.watch(WatchAnswer::Stream(vec![], Then::Hang));
     let (fast, slow) = (Log::default(), Log::default());
-    let mut builder = Informer::builder(Arc::clone(&source)).with_config(ReflectorConfig {
-        resync_period: Some(Duration::from_secs(30)), // the default for handlers
-        ..ReflectorConfig::default()
-    });
+    // the default for handlers
+    let mut builder = Informer::builder(Arc::clone(&source))
+        .with_config(ReflectorConfig::default().with_resync_period(Some(Duration::from_secs(30))));
     let quick = builder.add_handler_with_resync(recording(&fast), Some(Duration::from_secs(5)));
     let default = builder.add_handler(recording(&slow));
     assert_eq!(default.resync_period(), Some(Duration::from_secs(30)));

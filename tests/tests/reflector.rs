@@ -28,13 +28,7 @@ fn error_event(status: Status) -> Result<WatchEvent<Item>, Box<Status>> {
 }
 
 fn no_jitter() -> ReflectorConfig {
-    ReflectorConfig {
-        backoff: BackoffConfig {
-            jitter: false,
-            ..BackoffConfig::default()
-        },
-        ..ReflectorConfig::default()
-    }
+    ReflectorConfig::default().with_backoff(BackoffConfig::default().with_jitter(false))
 }
 
 struct Running {
@@ -351,10 +345,7 @@ async fn paginated_lists_follow_continue_tokens_and_replace_once() {
     source.list_page(vec![item(1, 1), item(2, 1)], "10", Some("next-1"));
     source.list_page(vec![item(3, 1)], "10", None);
     let changes = Recorder::default();
-    let config = ReflectorConfig {
-        page_size: Some(2),
-        ..no_jitter()
-    };
+    let config = no_jitter().with_page_size(Some(2));
     let running = start(&source, changes.clone(), config);
     run_for(Duration::from_millis(10)).await;
     assert_eq!(
@@ -374,10 +365,7 @@ async fn resync_period_hands_the_store_resyncs_while_watching() {
     let source = Scripted::new();
     source.list_ok(vec![], "10");
     let changes = Recorder::default();
-    let config = ReflectorConfig {
-        resync_period: Some(Duration::from_secs(30)),
-        ..no_jitter()
-    };
+    let config = no_jitter().with_resync_period(Some(Duration::from_secs(30)));
     let running = start(&source, changes.clone(), config);
     run_for(Duration::from_secs(95)).await;
     assert_eq!(
@@ -399,10 +387,7 @@ async fn frequent_rewatches_do_not_postpone_the_resync() {
         ));
     }
     let changes = Recorder::default();
-    let config = ReflectorConfig {
-        resync_period: Some(Duration::from_secs(25)),
-        ..no_jitter()
-    };
+    let config = no_jitter().with_resync_period(Some(Duration::from_secs(25)));
     let running = start(&source, changes.clone(), config);
     run_for(Duration::from_secs(80)).await;
     assert_eq!(
@@ -585,10 +570,7 @@ async fn a_failed_resync_ends_the_watch_and_relists() {
     source.list_ok(vec![item(1, 1)], "10");
     source.watch(WatchAnswer::Stream(vec![], Then::Hang));
     let store = ResyncFails::default();
-    let config = ReflectorConfig {
-        resync_period: Some(Duration::from_secs(30)),
-        ..no_jitter()
-    };
+    let config = no_jitter().with_resync_period(Some(Duration::from_secs(30)));
     let running = start(&source, store.clone(), config);
     run_for(Duration::from_secs(32)).await;
     assert_eq!(
@@ -659,10 +641,7 @@ async fn a_relist_at_a_version_is_paginated_only_if_the_first_list_was() {
         Then::Close,
     ));
     source.list_ok(vec![], "11");
-    let config = ReflectorConfig {
-        always_paginate: true,
-        ..no_jitter()
-    };
+    let config = no_jitter().with_always_paginate(true);
     let running = start(&source, Cache::new(), config);
     run_for(Duration::from_secs(5)).await;
     assert_eq!(
@@ -709,10 +688,7 @@ async fn internal_errors_are_rewatched_within_their_retry_budget_then_relisted()
         ));
     }
     source.list_ok(vec![], "20");
-    let config = ReflectorConfig {
-        internal_error_retry: Duration::from_secs(3),
-        ..no_jitter()
-    };
+    let config = no_jitter().with_internal_error_retry(Duration::from_secs(3));
     let running = start(&source, Cache::new(), config);
     run_for(Duration::from_secs(30)).await;
     // backoffs 0.8 s, 1.6 s: the third error comes 2.4 s after the first (retried),

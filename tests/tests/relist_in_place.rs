@@ -98,11 +98,9 @@ fn scripted() -> Arc<Scripted<Item>> {
 
 /// A reflector's configuration in `mode`, over paginated or streaming lists.
 fn config(mode: RelistMode, streaming_list: bool) -> ReflectorConfig {
-    ReflectorConfig {
-        relist_mode: mode,
-        streaming_list,
-        ..ReflectorConfig::default()
-    }
+    ReflectorConfig::default()
+        .with_relist_mode(mode)
+        .with_streaming_list(streaming_list)
 }
 
 async fn run(
@@ -225,11 +223,8 @@ async fn an_informer_hears_an_in_place_relist_page_by_page_then_its_deletions() 
         let (a, u, d) = (Arc::clone(&log), Arc::clone(&log), Arc::clone(&log));
         let cache = Cache::<Item>::new();
         let mut builder = reflector::Informer::builder_with_store(scripted(), cache.clone())
-            .with_config(ReflectorConfig {
-                relist_mode: RelistMode::InPlace,
-                ..ReflectorConfig::default()
-            })
-            .atomic_relist(atomic);
+            .with_config(ReflectorConfig::default().with_relist_mode(RelistMode::InPlace))
+            .with_relist_as_one_entry(atomic);
         let handler = builder.add_handler(
             reflector::Handler::<Item>::new()
                 .on_add(move |obj, _| a.lock().push(format!("add {}@{}", obj.key, obj.version)))
@@ -359,10 +354,7 @@ async fn a_refused_streamed_page_is_reported_and_the_streaming_relist_starts_ove
 #[tokio::test(start_paused = true)]
 async fn a_streaming_relist_in_place_writes_pages_of_the_configured_size() {
     let store = Recording::new(true);
-    let config = ReflectorConfig {
-        page_size: Some(1),
-        ..config(RelistMode::InPlace, true)
-    };
+    let config = config(RelistMode::InPlace, true).with_page_size(Some(1));
     run_with(Arc::clone(&store), config, streamed()).await;
     assert_eq!(
         *store.log.lock(),

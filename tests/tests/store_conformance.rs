@@ -21,14 +21,14 @@ store_conformance!(
 store_conformance!(
     cache_with_transformer,
     store_core::Cache::<conformance::fixtures::Pod>::with_options(
-        store_core::StoreOptions::new().transform(|pod| pod)
+        store_core::StoreOptions::new().with_transform(|pod| pod)
     )
     .unwrap()
 );
 store_conformance!(
     sharded_with_transformer,
     store_core::ShardedCache::<conformance::fixtures::Pod>::with_options(
-        store_core::StoreOptions::new().transform(|pod| pod)
+        store_core::StoreOptions::new().with_transform(|pod| pod)
     )
     .unwrap()
 );
@@ -68,11 +68,11 @@ proptest! {
     #[test]
     fn transformed_caches_match_btreemap_model(ops in ops()) {
         check_against_model(
-            || Cache::<Pod>::with_options(StoreOptions::new().transform(|pod| pod)).unwrap(),
+            || Cache::<Pod>::with_options(StoreOptions::new().with_transform(|pod| pod)).unwrap(),
             &ops,
         );
         check_against_model(
-            || ShardedCache::<Pod>::with_options(StoreOptions::new().transform(|pod| pod)).unwrap(),
+            || ShardedCache::<Pod>::with_options(StoreOptions::new().with_transform(|pod| pod)).unwrap(),
             &ops,
         );
     }

@@ -28,7 +28,7 @@ fn names(objects: &[Arc<Pod>]) -> Vec<String> {
 /// pod named `boom`.
 fn stripping(calls: &Arc<AtomicUsize>) -> StoreOptions<Pod> {
     let calls = Arc::clone(calls);
-    StoreOptions::new().transform(move |pod: Arc<Pod>| {
+    StoreOptions::new().with_transform(move |pod: Arc<Pod>| {
         calls.fetch_add(1, Ordering::SeqCst);
         assert!(pod.name != "boom", "transformer refuses {}", pod.name);
         let mut pod = Arc::unwrap_or_clone(pod);
@@ -41,7 +41,7 @@ fn transformer_runs_once_per_written_object_and_never_on_deletes<S: Indexer<Pod>
     make: impl Fn(StoreOptions<Pod>) -> S,
 ) {
     let calls = Arc::new(AtomicUsize::new(0));
-    let store = make(stripping(&calls).indexes([label_index()]));
+    let store = make(stripping(&calls).with_indexes([label_index()]));
     store.add(Pod::new("ns", "a").labelled(&["x"])).unwrap();
     store
         .update(Pod::new("ns", "a").labelled(&["y"]).at(1))
@@ -158,9 +158,9 @@ fn sharded_panicking_transformer_fails_the_write_and_changes_nothing() {
 fn options_choose_the_indexes_and_report_a_clash() {
     let cache = Cache::<Pod>::with_options(StoreOptions::new()).unwrap();
     assert_eq!(cache.index_names(), ["namespace"], "the type's defaults");
-    let cache = Cache::<Pod>::with_options(StoreOptions::new().indexes([])).unwrap();
+    let cache = Cache::<Pod>::with_options(StoreOptions::new().with_indexes([])).unwrap();
     assert!(cache.index_names().is_empty(), "exactly the given ones");
-    let clash = StoreOptions::new().indexes([label_index(), label_index()]);
+    let clash = StoreOptions::new().with_indexes([label_index(), label_index()]);
     assert_eq!(
         ShardedCache::<Pod>::with_options(clash).unwrap_err(),
         Error::DuplicateIndex {

@@ -46,15 +46,14 @@ fn start(
     server: &MemoryServer<Item>,
     cache: &Cache<Item>,
 ) -> (reflector::ReflectorHandle, CancellationToken) {
-    let reflector = Reflector::new(server.clone(), cache.clone()).with_config(ReflectorConfig {
-        streaming_list: true,
-        min_watch_duration: Duration::ZERO,
-        backoff: reflector::BackoffConfig {
-            initial: Duration::from_millis(10),
-            ..reflector::BackoffConfig::default()
-        },
-        ..ReflectorConfig::default()
-    });
+    let reflector = Reflector::new(server.clone(), cache.clone()).with_config(
+        ReflectorConfig::default()
+            .with_streaming_list(true)
+            .with_min_watch_duration(Duration::ZERO)
+            .with_backoff(
+                reflector::BackoffConfig::default().with_initial(Duration::from_millis(10)),
+            ),
+    );
     let handle = reflector.handle();
     let shutdown = CancellationToken::new();
     tokio::spawn(reflector.run(shutdown.clone()));
@@ -202,10 +201,7 @@ async fn a_streaming_list_without_its_end_is_reported_every_ten_seconds_not_wait
     let seen = Arc::clone(&reports);
     let cache = Cache::new();
     let reflector = Reflector::new(NeverEnding, cache.clone())
-        .with_config(ReflectorConfig {
-            streaming_list: true,
-            ..ReflectorConfig::default()
-        })
+        .with_config(ReflectorConfig::default().with_streaming_list(true))
         .on_error(move |error| seen.lock().push(error.to_string()));
     let handle = reflector.handle();
     let shutdown = CancellationToken::new();

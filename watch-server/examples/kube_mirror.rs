@@ -79,10 +79,7 @@ async fn main() -> ExitCode {
         }
     };
     let mut informer = Informer::builder(source)
-        .with_config(ReflectorConfig {
-            streaming_list: options.streaming,
-            ..ReflectorConfig::default()
-        })
+        .with_config(ReflectorConfig::default().with_streaming_list(options.streaming))
         .on_error(|error| eprintln!("kube_mirror: {error}"));
     let events = Arc::new(AtomicU64::new(0));
     let (adds, updates, deletes) = (

@@ -198,10 +198,7 @@ async fn the_python_client_lists_watches_under_churn_and_handles_410() {
     let python = require("python3");
     let server = TestServer::start_with(
         30,
-        WatchCacheConfig {
-            window: 100,
-            ..WatchCacheConfig::default()
-        },
+        WatchCacheConfig::default().with_window(100),
         ServerConfig::default(),
     )
     .await;

@@ -188,10 +188,7 @@ async fn every_bad_request_gets_a_status_with_its_code() {
             "Expired",
         ),
     ];
-    let server_config = ServerConfig {
-        freshness_wait: Duration::from_millis(200),
-        ..ServerConfig::default()
-    };
+    let server_config = ServerConfig::default().with_freshness_wait(Duration::from_millis(200));
     let mut server = server;
     server.server_config = server_config;
     server.restart_http().await;
@@ -248,10 +245,7 @@ async fn every_bad_request_gets_a_status_with_its_code() {
 async fn a_watch_resumes_from_a_version_and_a_too_old_one_gets_410_in_the_stream() {
     let server = TestServer::start_with(
         2,
-        WatchCacheConfig {
-            window: 5,
-            ..WatchCacheConfig::default()
-        },
+        WatchCacheConfig::default().with_window(5),
         ServerConfig::default(),
     )
     .await;
@@ -355,10 +349,7 @@ async fn watches_from_zero_start_with_the_state_and_streaming_lists_end_with_the
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bookmarks_come_only_when_asked_for_and_a_selector_sees_objects_leave() {
-    let config = ServerConfig {
-        bookmark_interval: Duration::ZERO,
-        ..ServerConfig::default()
-    };
+    let config = ServerConfig::default().with_bookmark_interval(Duration::ZERO);
     let server = TestServer::start_with(3, WatchCacheConfig::default(), config).await;
     let rv = server.cache.resource_version();
     let writer = {
@@ -397,10 +388,7 @@ async fn bookmarks_come_only_when_asked_for_and_a_selector_sees_objects_leave() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_watch_limit_a_watch_gets_429_and_before_sync_everything_does() {
-    let config = ServerConfig {
-        max_watchers: 1,
-        ..ServerConfig::default()
-    };
+    let config = ServerConfig::default().with_max_watchers(1);
     let server = TestServer::start_with(1, WatchCacheConfig::default(), config).await;
     let address = server.address;
     let held = tokio::spawn(async move {
@@ -441,10 +429,7 @@ async fn past_the_watch_limit_a_watch_gets_429_and_before_sync_everything_does()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_closed_and_counted_and_holds_up_no_one() {
-    let cache_config = WatchCacheConfig {
-        watch_buffer: 16,
-        ..WatchCacheConfig::default()
-    };
+    let cache_config = WatchCacheConfig::default().with_watch_buffer(16);
     let server = TestServer::start_with(1, cache_config, ServerConfig::default()).await;
     let rv = server.cache.resource_version();
     // The stalled client sends its request and never reads a byte.

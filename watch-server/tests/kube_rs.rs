@@ -23,10 +23,7 @@ fn client(server: &TestServer) -> Client {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kube_runtime_converges_under_churn_across_a_restart_and_a_410() {
-    let cache = WatchCacheConfig {
-        window: 50,
-        ..WatchCacheConfig::default()
-    };
+    let cache = WatchCacheConfig::default().with_window(50);
     let mut server = TestServer::start_with(100, cache, ServerConfig::default()).await;
     let api: Api<KubeConfigMap> = Api::all(client(&server));
     let (store, writer) = kube_reflector::store();

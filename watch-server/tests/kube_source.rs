@@ -28,22 +28,14 @@ fn source(url: &str) -> KubeSource<ConfigMap> {
 }
 
 fn config(streaming: bool) -> ReflectorConfig {
-    ReflectorConfig {
-        page_size: Some(40),
-        streaming_list: streaming,
-        backoff: reflector::BackoffConfig {
-            initial: Duration::from_millis(100),
-            ..reflector::BackoffConfig::default()
-        },
-        ..ReflectorConfig::default()
-    }
+    ReflectorConfig::default()
+        .with_page_size(Some(40))
+        .with_streaming_list(streaming)
+        .with_backoff(reflector::BackoffConfig::default().with_initial(Duration::from_millis(100)))
 }
 
 async fn reflect_and_survive(streaming: bool) {
-    let window = WatchCacheConfig {
-        window: 50,
-        ..WatchCacheConfig::default()
-    };
+    let window = WatchCacheConfig::default().with_window(50);
     let mut server = TestServer::start_with(100, window, ServerConfig::default()).await;
     let cache = Cache::<ConfigMap>::new();
     let reflector =
@@ -115,11 +107,9 @@ async fn kube_source_streaming_list_syncs_and_survives_restart_and_410() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_and_too_large_versions_reach_the_caller_as_statuses() {
-    let limited = ServerConfig {
-        freshness_wait: Duration::from_millis(100),
-        max_watchers: 0,
-        ..ServerConfig::default()
-    };
+    let limited = ServerConfig::default()
+        .with_freshness_wait(Duration::from_millis(100))
+        .with_max_watchers(0);
     let server = TestServer::start_with(3, WatchCacheConfig::default(), limited).await;
     let kube = source(&server.url());
     let too_large = kube

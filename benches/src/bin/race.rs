@@ -294,10 +294,8 @@ async fn contend(
                 cache: cache.clone(),
                 events: Arc::clone(&events),
             };
-            let reflector = Reflector::new(source(url), store).with_config(ReflectorConfig {
-                streaming_list: streaming,
-                ..ReflectorConfig::default()
-            });
+            let reflector = Reflector::new(source(url), store)
+                .with_config(ReflectorConfig::default().with_streaming_list(streaming));
             let handle = reflector.handle();
             tokio::spawn(reflector.run(shutdown.clone()));
             handle
@@ -312,10 +310,8 @@ async fn contend(
             });
         }
         _ => {
-            let mut informer = Informer::builder(source(url)).with_config(ReflectorConfig {
-                streaming_list: streaming,
-                ..ReflectorConfig::default()
-            });
+            let mut informer = Informer::builder(source(url))
+                .with_config(ReflectorConfig::default().with_streaming_list(streaming));
             let counter = Arc::clone(&events);
             informer.on_update(move |_, _| {
                 counter.fetch_add(1, Ordering::Relaxed);

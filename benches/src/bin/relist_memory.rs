@@ -211,11 +211,9 @@ fn measure(contender: &str, mode: RelistMode, streaming: bool, count: usize) -> 
             watches: AtomicUsize::new(0),
             relist: Arc::new(Notify::new()),
         });
-        let config = ReflectorConfig {
-            relist_mode: mode,
-            streaming_list: streaming,
-            ..ReflectorConfig::default()
-        };
+        let config = ReflectorConfig::default()
+            .with_relist_mode(mode)
+            .with_streaming_list(streaming);
         let shutdown = CancellationToken::new();
         // Whether the store holds the list at this version.
         let at: Box<dyn Fn(&str) -> bool> = match contender {

@@ -144,6 +144,7 @@ where
 
     /// Sets the reflector's configuration. Its `resync_period` is the period of the
     /// handlers registered without one of their own.
+    #[must_use]
     pub fn with_config(mut self, config: ReflectorConfig) -> Self {
         *self.shared.default_resync.lock() = config.resync_period;
         self.config = config;
@@ -153,6 +154,7 @@ where
     /// Runs `transform` once on every object before it is queued or cached (client-go's
     /// `SetTransform`): to drop fields you never read, say. Never on tombstones. A
     /// panicking transform skips that object (reported to the error hook).
+    #[must_use]
     pub fn with_transform(
         mut self,
         transform: impl Fn(Arc<T>) -> Arc<T> + Send + Sync + 'static,
@@ -164,6 +166,7 @@ where
     /// Calls `hook` with every failure: the reflector's, handler and transform
     /// panics, store errors. The hook is read when a failure is reported; it runs
     /// without any informer lock held.
+    #[must_use]
     pub fn on_error(self, hook: impl Fn(&ReflectorError) + Send + Sync + 'static) -> Self {
         *self.shared.on_error.lock() = Some(Arc::new(hook));
         self
@@ -172,20 +175,28 @@ where
     /// Whether a relist is one queue entry reconciled in one write (`true`, the
     /// default: client-go's `AtomicFIFO`) or tombstones and replacements queued one
     /// by one (`false`). Handlers see the same events either way.
-    pub fn atomic_relist(mut self, atomic: bool) -> Self {
+    ///
+    /// This is about the informer's *queue*; how a relist reaches the reflector's
+    /// store is [`RelistMode`](crate::RelistMode) (in
+    /// [`ReflectorConfig::relist_mode`](crate::ReflectorConfig::relist_mode)), a
+    /// different choice.
+    #[must_use]
+    pub fn with_relist_as_one_entry(mut self, atomic: bool) -> Self {
         self.atomic = atomic;
         self
     }
 
     /// How many queue entries one batch applies at most (default 256; 1 turns batching
     /// off).
-    pub fn batch_size(mut self, max: usize) -> Self {
+    #[must_use]
+    pub fn with_batch_size(mut self, max: usize) -> Self {
         self.batch_size = max.max(1);
         self
     }
 
     /// Names the informer in its metrics (label `name`) and logs; the default is the
     /// object's type name.
+    #[must_use]
     pub fn with_name(self, name: impl Into<String>) -> Self {
         *self.shared.name.lock() = name.into();
         self

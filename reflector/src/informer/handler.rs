@@ -189,8 +189,12 @@ impl HandlerRegistration {
 
     /// Waits until the informer has synced and this handler has handled every
     /// notification queued for it by then (for a late handler, its replay of the
-    /// content included). [`StoppedBeforeSync`] once the informer stopped (or was
-    /// dropped) without syncing: the future always ends.
+    /// content included). The future always ends.
+    ///
+    /// # Errors
+    ///
+    /// [`StoppedBeforeSync`] once the informer stopped (or was dropped) without
+    /// syncing.
     pub async fn caught_up(&self) -> Result<(), StoppedBeforeSync> {
         wait_synced(&self.informer_state).await?;
         // This registration keeps `progress` (and so its sender) alive.

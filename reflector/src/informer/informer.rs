@@ -72,7 +72,7 @@ pub(super) struct Shared<T: Keyed, S> {
 /// - **Relists.** Atomic by default (client-go's `AtomicFIFO`): the relist is one queue
 ///   entry, reconciled against the cache under one write (a reader of a [`Cache`]
 ///   never sees it half-applied); tombstone deletes first (in key order), then adds
-///   and updates in list order. [`atomic_relist(false)`](crate::InformerBuilder::atomic_relist)
+///   and updates in list order. [`with_relist_as_one_entry(false)`](crate::InformerBuilder::with_relist_as_one_entry)
 ///   queues them as separate entries instead (same handler events). With
 ///   [`RelistMode::InPlace`](crate::RelistMode::InPlace) in the reflector config, a
 ///   relist's pages are queued as they arrive and applied batch by batch (a reader sees
@@ -178,9 +178,12 @@ where
         self.shared.state.borrow().stopped
     }
 
-    /// Waits until [`has_synced`](Informer::has_synced); [`StoppedBeforeSync`] once
-    /// the informer stopped without syncing (as kube's `wait_until_ready`), so the
-    /// future always ends.
+    /// Waits until [`has_synced`](Informer::has_synced). The future always ends (as
+    /// kube's `wait_until_ready`).
+    ///
+    /// # Errors
+    ///
+    /// [`StoppedBeforeSync`] once the informer stopped without syncing.
     pub async fn wait_until_synced(&self) -> Result<(), StoppedBeforeSync> {
         wait_synced(&self.shared.state.subscribe()).await
     }
@@ -219,7 +222,11 @@ where
     /// Registers a handler on the running informer. It first receives the current
     /// content as adds with `is_initial_list = true` (as client-go), then the live
     /// events. Resyncs at the informer's default period, if any.
-    /// [`InformerStopped`] once the informer has stopped.
+    ///
+    /// # Errors
+    ///
+    /// [`InformerStopped`] once the informer has stopped: no event would reach the
+    /// handler.
     pub fn add_handler(
         &self,
         handler: impl EventHandler<T>,
@@ -231,6 +238,10 @@ where
     /// Registers a handler with its own resync period (client-go's
     /// `AddEventHandlerWithResyncPeriod`; `None`: never resync). After start the check
     /// period is fixed: a smaller period is raised to it, as client-go does.
+    ///
+    /// # Errors
+    ///
+    /// [`InformerStopped`] once the informer has stopped.
     pub fn add_handler_with_resync(
         &self,
         handler: impl EventHandler<T>,
@@ -258,6 +269,10 @@ where
     }
 
     /// Registers a handler with only an add callback.
+    ///
+    /// # Errors
+    ///
+    /// [`InformerStopped`] once the informer has stopped.
     pub fn on_add(
         &self,
         f: impl Fn(&Arc<T>, bool) + Send + Sync + 'static,
@@ -266,6 +281,10 @@ where
     }
 
     /// Registers a handler with only an update callback.
+    ///
+    /// # Errors
+    ///
+    /// [`InformerStopped`] once the informer has stopped.
     pub fn on_update(
         &self,
         f: impl Fn(&Arc<T>, &Arc<T>) + Send + Sync + 'static,
@@ -274,6 +293,10 @@ where
     }
 
     /// Registers a handler with only a delete callback.
+    ///
+    /// # Errors
+    ///
+    /// [`InformerStopped`] once the informer has stopped.
     pub fn on_delete(
         &self,
         f: impl Fn(&DeletedObject<T>) + Send + Sync + 'static,

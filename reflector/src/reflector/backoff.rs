@@ -21,14 +21,13 @@ use tokio_util::sync::CancellationToken;
 /// use std::time::Duration;
 /// use reflector::BackoffConfig;
 ///
-/// let quick = BackoffConfig {
-///     initial: Duration::from_millis(10),
-///     max: Duration::from_secs(1),
-///     ..BackoffConfig::default()
-/// };
+/// let quick = BackoffConfig::default()
+///     .with_initial(Duration::from_millis(10))
+///     .with_max(Duration::from_secs(1));
 /// assert_eq!(quick.factor, 2.0);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct BackoffConfig {
     /// The first delay.
     pub initial: Duration,
@@ -51,6 +50,44 @@ impl Default for BackoffConfig {
             reset_after: Duration::from_secs(120),
             jitter: true,
         }
+    }
+}
+
+impl BackoffConfig {
+    /// Sets [`initial`](BackoffConfig::initial): the first delay.
+    #[must_use]
+    pub fn with_initial(mut self, initial: Duration) -> Self {
+        self.initial = initial;
+        self
+    }
+
+    /// Sets [`factor`](BackoffConfig::factor): the growth per consecutive failure.
+    #[must_use]
+    pub fn with_factor(mut self, factor: f32) -> Self {
+        self.factor = factor;
+        self
+    }
+
+    /// Sets [`max`](BackoffConfig::max): the largest delay before jitter.
+    #[must_use]
+    pub fn with_max(mut self, max: Duration) -> Self {
+        self.max = max;
+        self
+    }
+
+    /// Sets [`reset_after`](BackoffConfig::reset_after): the stretch without failures
+    /// after which delays start over.
+    #[must_use]
+    pub fn with_reset_after(mut self, reset_after: Duration) -> Self {
+        self.reset_after = reset_after;
+        self
+    }
+
+    /// Sets [`jitter`](BackoffConfig::jitter): whether each delay gets a random jitter.
+    #[must_use]
+    pub fn with_jitter(mut self, jitter: bool) -> Self {
+        self.jitter = jitter;
+        self
     }
 }
 
@@ -156,10 +193,7 @@ mod tests {
     use super::*;
 
     fn plain() -> BackoffConfig {
-        BackoffConfig {
-            jitter: false,
-            ..BackoffConfig::default()
-        }
+        BackoffConfig::default().with_jitter(false)
     }
 
     #[tokio::test(start_paused = true)]

@@ -7,7 +7,26 @@ use std::time::Duration;
 use super::backoff::BackoffConfig;
 
 /// How a [`Reflector`](super::Reflector) lists, watches and backs off. `Default` is client-go's.
+///
+/// Built from the defaults with one `with_*` setter per field (the fields stay
+/// readable; the struct is `#[non_exhaustive]`, so new settings are not a breaking
+/// change):
+///
+/// ```
+/// use std::time::Duration;
+/// use reflector::{BackoffConfig, ReflectorConfig, RelistMode};
+///
+/// let config = ReflectorConfig::default()
+///     .with_page_size(Some(40))
+///     .with_streaming_list(true)
+///     .with_relist_mode(RelistMode::InPlace)
+///     .with_backoff(BackoffConfig::default().with_jitter(false));
+/// assert_eq!(config.page_size, Some(40));
+/// assert_eq!(config.min_watch_duration, Duration::from_secs(1));
+/// assert!(!config.backoff.jitter);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ReflectorConfig {
     /// Objects per list page; `None` lists everything in one answer.
     ///
@@ -30,6 +49,8 @@ pub struct ReflectorConfig {
     /// Ask the source for bookmarks.
     pub bookmarks: bool,
     /// Hand the store a [`Change::Resync`] this often while watching; `None` never.
+    /// Must not be zero: [`Reflector::run`](super::Reflector::run) panics on
+    /// `Some(Duration::ZERO)`.
     ///
     /// [`Change::Resync`]: crate::store::Change::Resync
     pub resync_period: Option<Duration>,
@@ -126,5 +147,86 @@ impl Default for ReflectorConfig {
             streaming_list: false,
             relist_mode: RelistMode::Atomic,
         }
+    }
+}
+
+impl ReflectorConfig {
+    /// Sets [`page_size`](ReflectorConfig::page_size): objects per list page, `None`
+    /// for one answer.
+    #[must_use]
+    pub fn with_page_size(mut self, page_size: Option<usize>) -> Self {
+        self.page_size = page_size;
+        self
+    }
+
+    /// Sets [`always_paginate`](ReflectorConfig::always_paginate): paginate lists at
+    /// every version.
+    #[must_use]
+    pub fn with_always_paginate(mut self, always_paginate: bool) -> Self {
+        self.always_paginate = always_paginate;
+        self
+    }
+
+    /// Sets [`watch_timeout`](ReflectorConfig::watch_timeout): the range each watch's
+    /// timeout is drawn from.
+    #[must_use]
+    pub fn with_watch_timeout(mut self, watch_timeout: RangeInclusive<Duration>) -> Self {
+        self.watch_timeout = watch_timeout;
+        self
+    }
+
+    /// Sets [`min_watch_duration`](ReflectorConfig::min_watch_duration): how short an
+    /// empty, cleanly ended watch counts as an error.
+    #[must_use]
+    pub fn with_min_watch_duration(mut self, min_watch_duration: Duration) -> Self {
+        self.min_watch_duration = min_watch_duration;
+        self
+    }
+
+    /// Sets [`bookmarks`](ReflectorConfig::bookmarks): whether to ask the source for
+    /// bookmarks.
+    #[must_use]
+    pub fn with_bookmarks(mut self, bookmarks: bool) -> Self {
+        self.bookmarks = bookmarks;
+        self
+    }
+
+    /// Sets [`resync_period`](ReflectorConfig::resync_period): how often the store is
+    /// handed a resync, `None` for never.
+    #[must_use]
+    pub fn with_resync_period(mut self, resync_period: Option<Duration>) -> Self {
+        self.resync_period = resync_period;
+        self
+    }
+
+    /// Sets [`backoff`](ReflectorConfig::backoff): the waits after failures.
+    #[must_use]
+    pub fn with_backoff(mut self, backoff: BackoffConfig) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Sets [`internal_error_retry`](ReflectorConfig::internal_error_retry): how long
+    /// a watch failing with `InternalError` is retried before a relist.
+    #[must_use]
+    pub fn with_internal_error_retry(mut self, internal_error_retry: Duration) -> Self {
+        self.internal_error_retry = internal_error_retry;
+        self
+    }
+
+    /// Sets [`streaming_list`](ReflectorConfig::streaming_list): whether to sync with
+    /// a streaming list (watch-list) instead of a list.
+    #[must_use]
+    pub fn with_streaming_list(mut self, streaming_list: bool) -> Self {
+        self.streaming_list = streaming_list;
+        self
+    }
+
+    /// Sets [`relist_mode`](ReflectorConfig::relist_mode): how a relist reaches the
+    /// store.
+    #[must_use]
+    pub fn with_relist_mode(mut self, relist_mode: RelistMode) -> Self {
+        self.relist_mode = relist_mode;
+        self
     }
 }

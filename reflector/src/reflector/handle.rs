@@ -71,8 +71,12 @@ impl ReflectorHandle {
     }
 
     /// Waits until the first list has been written to the store: `Ok` at once if it
-    /// has, [`StoppedBeforeSync`] once the reflector stopped without syncing (as
-    /// kube's `wait_until_ready`), so the future always ends.
+    /// has. The future always ends (as kube's `wait_until_ready`).
+    ///
+    /// # Errors
+    ///
+    /// [`StoppedBeforeSync`] once the reflector stopped (its `run` ended or was
+    /// dropped) without syncing.
     pub async fn wait_until_synced(&self) -> Result<(), StoppedBeforeSync> {
         // The sender lives in `shared`, which this handle keeps alive: the wait cannot
         // fail with "closed" while we hold it.

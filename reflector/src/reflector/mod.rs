@@ -196,18 +196,21 @@ where
     }
 
     /// Replaces the configuration.
+    #[must_use]
     pub fn with_config(mut self, config: ReflectorConfig) -> Self {
         self.config = config;
         self
     }
 
     /// Calls `hook` with every failure the reflector recovers from.
+    #[must_use]
     pub fn on_error(mut self, hook: impl Fn(&ReflectorError) + Send + Sync + 'static) -> Self {
         self.on_error = Some(Arc::new(hook));
         self
     }
 
     /// Names the reflector in its `tracing` spans (default: the object type's name).
+    #[must_use]
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
         self
@@ -251,6 +254,12 @@ where
     }
 
     /// Lists and watches until `shutdown` is cancelled; see the type's documentation.
+    ///
+    /// # Panics
+    ///
+    /// Panics after the first list when the configured
+    /// [`resync_period`](ReflectorConfig::resync_period) is `Some` of zero, or of a
+    /// period so long that the clock overflows (tokio's `interval_at` refuses both).
     pub async fn run(self, shutdown: CancellationToken) {
         let span = tracing::info_span!("reflector", name = %self.name);
         self.run_until(shutdown).instrument(span).await;

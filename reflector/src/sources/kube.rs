@@ -7,14 +7,14 @@
 //! use store_core::Cache;
 //! use tokio_util::sync::CancellationToken;
 //!
-//! # async fn run() -> Result<(), Box<store_core::Status>> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! // The cluster of the kubeconfig (or the in-cluster config), every namespace.
 //! let source = KubeSource::<ConfigMap>::try_default().await?;
 //! let cache = Cache::new();
 //! let reflector = Reflector::new(source, cache.clone());
 //! let synced = reflector.handle();
 //! tokio::spawn(reflector.run(CancellationToken::new()));
-//! synced.wait_until_synced().await.ok();
+//! synced.wait_until_synced().await?;
 //! println!("{} ConfigMaps", store_core::Store::len(&cache));
 //! # Ok(())
 //! # }
@@ -105,8 +105,12 @@ where
     }
 
     /// The cluster `config` describes, every namespace, with kube-client's retries
-    /// turned off. Fails with `BadRequest` when no client can be built from it (an
-    /// `https` URL without a TLS feature, for one).
+    /// turned off.
+    ///
+    /// # Errors
+    ///
+    /// `BadRequest` when no client can be built from `config` (an `https` URL
+    /// without a TLS feature, for one).
     pub fn from_config(mut config: Config) -> Result<Self, Box<Status>> {
         config.default_retry = false;
         let client = Client::try_from(config).map_err(|error| {
@@ -117,6 +121,11 @@ where
 
     /// The cluster of the local kubeconfig (`$KUBECONFIG`, `~/.kube/config`) or, in a
     /// pod, the in-cluster config; every namespace; kube-client's retries off.
+    ///
+    /// # Errors
+    ///
+    /// `BadRequest` when no configuration is found, or no client can be built from
+    /// it (as [`from_config`](KubeSource::from_config)).
     pub async fn try_default() -> Result<Self, Box<Status>> {
         let config = Config::infer().await.map_err(|error| {
             Status::bad_request(format!("no Kubernetes configuration found: {error}"))

@@ -134,17 +134,14 @@ fn main() -> ExitCode {
 
 async fn serve(options: Options) -> Result<(), String> {
     let shutdown = CancellationToken::new();
-    let cache = WatchCache::<ConfigMap>::new(WatchCacheConfig {
-        window: options.window,
-        ..WatchCacheConfig::default()
-    });
+    let cache =
+        WatchCache::<ConfigMap>::new(WatchCacheConfig::default().with_window(options.window));
     let synced = match &options.etcd {
         Some((url, prefix)) => reflect_etcd(url, prefix, &cache, &shutdown).await?,
         None => {
-            let source = MemoryServer::with_config(MemoryServerConfig {
-                history_len: options.window,
-                ..MemoryServerConfig::default()
-            });
+            let source = MemoryServer::with_config(
+                MemoryServerConfig::default().with_history_len(options.window),
+            );
             seed(&source, options.objects);
             let reflector = Reflector::new(source.clone(), cache.clone());
             let synced = reflector.handle();

@@ -33,7 +33,15 @@ use crate::resource::Resource;
 use crate::selector::Filter;
 
 /// How a [`WatchCache`] keeps its window and buffers.
+///
+/// ```
+/// use watch_server::WatchCacheConfig;
+///
+/// let config = WatchCacheConfig::default().with_window(100).with_watch_buffer(16);
+/// assert_eq!(config.list_snapshots, 64);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WatchCacheConfig {
     /// How many recent events are kept for watches that resume from an older
     /// resource version (default 10 000); a watch from before the window gets a 410.
@@ -54,6 +62,31 @@ impl Default for WatchCacheConfig {
             watch_buffer: 1024,
             list_snapshots: 64,
         }
+    }
+}
+
+impl WatchCacheConfig {
+    /// Sets [`window`](WatchCacheConfig::window): how many recent events are kept.
+    #[must_use]
+    pub fn with_window(mut self, window: usize) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// Sets [`watch_buffer`](WatchCacheConfig::watch_buffer): how many events one
+    /// watcher may have queued.
+    #[must_use]
+    pub fn with_watch_buffer(mut self, watch_buffer: usize) -> Self {
+        self.watch_buffer = watch_buffer;
+        self
+    }
+
+    /// Sets [`list_snapshots`](WatchCacheConfig::list_snapshots): how many paginated
+    /// lists may be in progress at once.
+    #[must_use]
+    pub fn with_list_snapshots(mut self, list_snapshots: usize) -> Self {
+        self.list_snapshots = list_snapshots;
+        self
     }
 }
 

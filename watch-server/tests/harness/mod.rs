@@ -59,20 +59,16 @@ impl TestServer {
         cache_config: WatchCacheConfig,
         server_config: ServerConfig,
     ) -> TestServer {
-        let source = MemoryServer::with_config(MemoryServerConfig {
-            history_len: cache_config.window.max(1),
-            ..MemoryServerConfig::default()
-        });
+        let source = MemoryServer::with_config(
+            MemoryServerConfig::default().with_history_len(cache_config.window.max(1)),
+        );
         for index in 0..objects {
             source.create(configmap(index, 0)).unwrap();
         }
         let cache = WatchCache::new(cache_config);
         let shutdown = CancellationToken::new();
-        let reflector =
-            Reflector::new(source.clone(), cache.clone()).with_config(ReflectorConfig {
-                min_watch_duration: Duration::ZERO,
-                ..ReflectorConfig::default()
-            });
+        let reflector = Reflector::new(source.clone(), cache.clone())
+            .with_config(ReflectorConfig::default().with_min_watch_duration(Duration::ZERO));
         let synced = reflector.handle();
         tokio::spawn(reflector.run(shutdown.clone()));
         synced.wait_until_synced().await.unwrap();

@@ -17,17 +17,18 @@ use etcd_client::ConnectOptions;
 /// use std::time::Duration;
 /// use reflector::sources::etcd::EtcdConfig;
 ///
-/// let config = EtcdConfig {
-///     endpoints: vec!["http://127.0.0.1:2379".into(), "http://127.0.0.1:22379".into()],
-///     prefix: "/registry/pods/".into(),
-///     user: Some(("reader".into(), "secret".into())),
-///     ..EtcdConfig::default()
-/// };
+/// let config = EtcdConfig::new(
+///     ["http://127.0.0.1:2379", "http://127.0.0.1:22379"],
+///     "/registry/pods/",
+/// )
+/// .with_user(Some(("reader".into(), "secret".into())))
+/// .with_request_timeout(Some(Duration::from_secs(10)));
 /// assert_eq!(config.connect_timeout, Duration::from_secs(5));
 /// // The password is not printed.
 /// assert!(!format!("{config:?}").contains("secret"));
 /// ```
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct EtcdConfig {
     /// The cluster's client URLs (`http://host:port`, or `https://` with the
     /// `etcd-tls` feature); requests are balanced over them. Default:
@@ -90,6 +91,65 @@ impl EtcdConfig {
             prefix: prefix.into(),
             ..EtcdConfig::default()
         }
+    }
+
+    /// Sets [`endpoints`](EtcdConfig::endpoints): the cluster's client URLs.
+    #[must_use]
+    pub fn with_endpoints<E: Into<String>>(
+        mut self,
+        endpoints: impl IntoIterator<Item = E>,
+    ) -> Self {
+        self.endpoints = endpoints.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets [`prefix`](EtcdConfig::prefix): the key prefix whose values are the
+    /// objects.
+    #[must_use]
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Sets [`user`](EtcdConfig::user): the user name and password, `None` for no
+    /// authentication.
+    #[must_use]
+    pub fn with_user(mut self, user: Option<(String, String)>) -> Self {
+        self.user = user;
+        self
+    }
+
+    /// Sets [`tls`](EtcdConfig::tls): the TLS settings for `https://` endpoints
+    /// (feature `etcd-tls`).
+    #[cfg(feature = "etcd-tls")]
+    #[must_use]
+    pub fn with_tls(mut self, tls: Option<EtcdTls>) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Sets [`connect_timeout`](EtcdConfig::connect_timeout): how long to wait for a
+    /// connection to an endpoint.
+    #[must_use]
+    pub fn with_connect_timeout(mut self, connect_timeout: Duration) -> Self {
+        self.connect_timeout = connect_timeout;
+        self
+    }
+
+    /// Sets [`request_timeout`](EtcdConfig::request_timeout): how long one request
+    /// may wait for its answer, `None` for ever.
+    #[must_use]
+    pub fn with_request_timeout(mut self, request_timeout: Option<Duration>) -> Self {
+        self.request_timeout = request_timeout;
+        self
+    }
+
+    /// Sets [`keep_alive`](EtcdConfig::keep_alive): the HTTP/2 keep-alive pings as
+    /// (interval, timeout), `None` for none.
+    #[must_use]
+    pub fn with_keep_alive(mut self, keep_alive: Option<(Duration, Duration)>) -> Self {
+        self.keep_alive = keep_alive;
+        self
     }
 
     /// `etcd-client`'s options for these settings.

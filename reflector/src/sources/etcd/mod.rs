@@ -34,18 +34,14 @@
 //! #[keyed(namespace = "namespace", name = "name")]
 //! struct ConfigMap { namespace: String, name: String, data: String }
 //!
-//! # async fn run() -> Result<(), Box<store_core::Status>> {
-//! let source = EtcdSource::<ConfigMap>::connect(EtcdConfig {
-//!     endpoints: vec!["http://127.0.0.1:2379".into()],
-//!     prefix: "/registry/configmaps/".into(),
-//!     ..EtcdConfig::default()
-//! })
-//! .await?;
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = EtcdConfig::new(["http://127.0.0.1:2379"], "/registry/configmaps/");
+//! let source = EtcdSource::<ConfigMap>::connect(config).await?;
 //! source.writer().put(&ConfigMap { namespace: "web".into(), name: "a".into(), data: "x".into() }).await?;
 //!
 //! let shutdown = CancellationToken::new();
 //! let (informer, running) = Informer::builder(source).start(shutdown.clone());
-//! informer.wait_until_synced().await;
+//! informer.wait_until_synced().await?;
 //! println!("{} config maps", informer.store().len());
 //! shutdown.cancel();
 //! let _ = running.await;

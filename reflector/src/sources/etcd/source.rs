@@ -152,9 +152,12 @@ where
     ///
     /// Connections are made lazily, by the first request: an etcd that is down now
     /// is not an error here (the reflector backs off until it answers) — unless
-    /// `config.user` is set, which authenticates at once. Fails with `BadRequest` for
-    /// an endpoint that is not a URL (or an `https://` one without the `etcd-tls`
-    /// feature), and with the mapped etcd failure when authentication fails.
+    /// `config.user` is set, which authenticates at once.
+    ///
+    /// # Errors
+    ///
+    /// `BadRequest` for an endpoint that is not a URL (or an `https://` one without
+    /// the `etcd-tls` feature); the mapped etcd failure when authentication fails.
     pub async fn connect(config: EtcdConfig) -> Result<Self, Box<Status>> {
         let client = Client::connect(&config.endpoints, Some(config.connect_options()))
             .await
@@ -223,6 +226,11 @@ where
 
     /// How many keys the prefix holds (decodable or not) and etcd's current
     /// revision: one count-only range.
+    ///
+    /// # Errors
+    ///
+    /// etcd's failure as a [`Status`] (unreachable, or no answer within the
+    /// request timeout: `ServiceUnavailable`).
     pub async fn count(&self) -> Result<(u64, ResourceVersion), Box<Status>> {
         let codec = &self.shared.codec;
         let options = GetOptions::new()

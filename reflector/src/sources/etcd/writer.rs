@@ -89,9 +89,13 @@ impl<T: Keyed + Serialize> EtcdWriter<T> {
         String::from_utf8_lossy(&self.codec.etcd_key(key)).into_owned()
     }
 
-    /// Stores `object` (creating or replacing it); answers the write's revision. An
-    /// object whose key is not a valid string key (see
-    /// [`validate_string_key`]) is refused with `BadRequest`.
+    /// Stores `object` (creating or replacing it); answers the write's revision.
+    ///
+    /// # Errors
+    ///
+    /// `BadRequest` for an object whose key is not a valid string key (see
+    /// [`validate_string_key`]), `InternalError` for one that does not serialize,
+    /// and etcd's failure as a [`Status`] (unreachable: `ServiceUnavailable`).
     pub async fn put(&self, object: &T) -> Result<ResourceVersion, Box<Status>> {
         let (key, value) = self.encode(object)?;
         let response = self
@@ -107,6 +111,11 @@ impl<T: Keyed + Serialize> EtcdWriter<T> {
     /// `--max-txn-ops`), one after the other; answers the revision of the last one,
     /// or `None` when there was nothing to write. Not atomic as a whole: a failure
     /// leaves the transactions before it written.
+    ///
+    /// # Errors
+    ///
+    /// The first failure, as for [`put`](EtcdWriter::put); the objects after it are
+    /// not written.
     pub async fn put_all<'a, I>(&self, objects: I) -> Result<Option<ResourceVersion>, Box<Status>>
     where
         I: IntoIterator<Item = &'a T>,
@@ -133,8 +142,12 @@ impl<T: Keyed + Serialize> EtcdWriter<T> {
         Ok(last)
     }
 
-    /// Deletes the object stored under `key`; answers the deletion's revision, or
-    /// `NotFound` (404) when there is none.
+    /// Deletes the object stored under `key`; answers the deletion's revision.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` (404) when nothing is stored under `key`, and etcd's failure as a
+    /// [`Status`].
     pub async fn delete<Q>(&self, key: &Q) -> Result<ResourceVersion, Box<Status>>
     where
         T::Key: Borrow<Q>,
@@ -159,6 +172,10 @@ impl<T: Keyed + Serialize> EtcdWriter<T> {
 
     /// Stores `value` as it is under the prefix followed by `name`, whether or not
     /// it is the JSON of a `T`; answers the write's revision.
+    ///
+    /// # Errors
+    ///
+    /// etcd's failure as a [`Status`].
     pub async fn put_raw(
         &self,
         name: &str,

@@ -57,15 +57,14 @@ type WatchItem<T> = Result<WatchEvent<T>, Box<Status>>;
 /// use std::time::Duration;
 /// use reflector::MemoryServerConfig;
 ///
-/// let config = MemoryServerConfig {
-///     history_len: 100,
-///     bookmark_interval: None,
-///     ..MemoryServerConfig::default()
-/// };
+/// let config = MemoryServerConfig::default()
+///     .with_history_len(100)
+///     .with_bookmark_interval(None);
 /// assert_eq!(config.watch_buffer, 4096);
 /// assert_eq!(MemoryServerConfig::default().bookmark_interval, Some(Duration::from_secs(1)));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MemoryServerConfig {
     /// How many events the history keeps for watches that start from an older
     /// version (default 10 000). Older events are compacted away automatically: a
@@ -88,6 +87,32 @@ impl Default for MemoryServerConfig {
             bookmark_interval: Some(Duration::from_secs(1)),
             watch_buffer: 4096,
         }
+    }
+}
+
+impl MemoryServerConfig {
+    /// Sets [`history_len`](MemoryServerConfig::history_len): how many events the
+    /// history keeps.
+    #[must_use]
+    pub fn with_history_len(mut self, history_len: usize) -> Self {
+        self.history_len = history_len;
+        self
+    }
+
+    /// Sets [`bookmark_interval`](MemoryServerConfig::bookmark_interval): how often an
+    /// open watch receives a bookmark, `None` for never.
+    #[must_use]
+    pub fn with_bookmark_interval(mut self, bookmark_interval: Option<Duration>) -> Self {
+        self.bookmark_interval = bookmark_interval;
+        self
+    }
+
+    /// Sets [`watch_buffer`](MemoryServerConfig::watch_buffer): how many undelivered
+    /// events one watch may hold.
+    #[must_use]
+    pub fn with_watch_buffer(mut self, watch_buffer: usize) -> Self {
+        self.watch_buffer = watch_buffer;
+        self
     }
 }
 
@@ -335,15 +360,21 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
     // --- writes ------------------------------------------------------------------
 
     /// Stores a new object and announces it as [`WatchEvent::Added`]; answers its
-    /// resource version, or `AlreadyExists` (409) when its key is taken (nothing is
-    /// written then).
+    /// resource version.
+    ///
+    /// # Errors
+    ///
+    /// `AlreadyExists` (409) when its key is taken; nothing is written then.
     pub fn create(&self, obj: impl Into<Arc<T>>) -> Result<ResourceVersion, Box<Status>> {
         self.write(obj.into(), WriteMode::Create)
     }
 
     /// Replaces a stored object and announces it as [`WatchEvent::Modified`];
-    /// answers its resource version, or `NotFound` (404) when its key is free
-    /// (nothing is written then).
+    /// answers its resource version.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` (404) when its key is free; nothing is written then.
     pub fn update(&self, obj: impl Into<Arc<T>>) -> Result<ResourceVersion, Box<Status>> {
         self.write(obj.into(), WriteMode::Update)
     }
@@ -360,8 +391,11 @@ impl<T: Keyed + Send + Sync + 'static> MemoryServer<T> {
     }
 
     /// Removes an object and announces [`WatchEvent::Deleted`] with its last state;
-    /// answers the write's resource version, or `NotFound` (404) when nothing is
-    /// stored under `key`.
+    /// answers the write's resource version.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` (404) when nothing is stored under `key`.
     pub fn delete<Q>(&self, key: &Q) -> Result<ResourceVersion, Box<Status>>
     where
         T::Key: Borrow<Q>,

@@ -424,10 +424,7 @@ async fn continue_token_survives_compaction_at_its_own_version() {
 
 #[tokio::test]
 async fn continue_token_expires_when_the_history_window_moves_past_it() {
-    let server = server_with(MemoryServerConfig {
-        history_len: 2,
-        ..MemoryServerConfig::default()
-    });
+    let server = server_with(MemoryServerConfig::default().with_history_len(2));
     for name in ["a", "b"] {
         server.create(pod(name, 1)).unwrap();
     }
@@ -571,11 +568,11 @@ async fn watch_from_the_current_version_gets_only_later_writes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watches_opened_during_writes_see_every_later_event_once() {
     const WRITES: u64 = 20_000;
-    let server = server_with(MemoryServerConfig {
-        history_len: WRITES as usize,
-        watch_buffer: WRITES as usize,
-        ..MemoryServerConfig::default()
-    });
+    let server = server_with(
+        MemoryServerConfig::default()
+            .with_history_len(WRITES as usize)
+            .with_watch_buffer(WRITES as usize),
+    );
     let writer = {
         let server = server.clone();
         tokio::spawn(async move {
@@ -656,10 +653,7 @@ async fn watch_from_a_compacted_version_yields_expired_then_ends() {
 
 #[tokio::test]
 async fn history_window_compacts_automatically() {
-    let server = server_with(MemoryServerConfig {
-        history_len: 3,
-        ..MemoryServerConfig::default()
-    });
+    let server = server_with(MemoryServerConfig::default().with_history_len(3));
     for generation in 0..5 {
         server.apply(pod("a", generation)); // 2..=6
     }
@@ -699,10 +693,7 @@ async fn compaction_beyond_the_current_version_stops_at_it() {
 
 #[tokio::test]
 async fn zero_history_still_serves_watches_from_now() {
-    let server = server_with(MemoryServerConfig {
-        history_len: 0,
-        ..MemoryServerConfig::default()
-    });
+    let server = server_with(MemoryServerConfig::default().with_history_len(0));
     server.create(pod("a", 1)).unwrap();
     let mut stream = watch(&server, "2").await;
     server.create(pod("b", 1)).unwrap();
@@ -815,10 +806,9 @@ async fn watch_sends_periodic_bookmarks_when_allowed() {
 
 #[tokio::test(start_paused = true)]
 async fn watch_bookmarks_follow_the_configured_interval() {
-    let server = server_with(MemoryServerConfig {
-        bookmark_interval: Some(Duration::from_secs(7)),
-        ..MemoryServerConfig::default()
-    });
+    let server = server_with(
+        MemoryServerConfig::default().with_bookmark_interval(Some(Duration::from_secs(7))),
+    );
     let started = Instant::now();
     let mut stream = server
         .watch(
@@ -843,10 +833,7 @@ async fn watch_gets_no_periodic_bookmarks_unless_allowed_and_configured() {
     assert!(silent_for(&mut plain, Duration::from_secs(60)).await);
 
     for interval in [None, Some(Duration::ZERO), Some(Duration::MAX)] {
-        let server = server_with(MemoryServerConfig {
-            bookmark_interval: interval,
-            ..MemoryServerConfig::default()
-        });
+        let server = server_with(MemoryServerConfig::default().with_bookmark_interval(interval));
         let mut stream = server
             .watch(
                 rv("0"),
@@ -924,10 +911,7 @@ async fn injected_watch_error_is_the_last_item_of_every_watch() {
 
 #[tokio::test]
 async fn injected_watch_error_fits_behind_a_full_buffer() {
-    let server = server_with(MemoryServerConfig {
-        watch_buffer: 2,
-        ..MemoryServerConfig::default()
-    });
+    let server = server_with(MemoryServerConfig::default().with_watch_buffer(2));
     let mut stream = watch(&server, "0").await;
     server.create(pod("a", 1)).unwrap();
     server.create(pod("b", 1)).unwrap();
@@ -1018,10 +1002,7 @@ async fn latency_stalls_list_and_watch_calls_but_not_writes() {
 
 #[tokio::test]
 async fn slow_watcher_is_dropped_once_its_buffer_is_full() {
-    let server = server_with(MemoryServerConfig {
-        watch_buffer: 4,
-        ..MemoryServerConfig::default()
-    });
+    let server = server_with(MemoryServerConfig::default().with_watch_buffer(4));
     let mut slow = watch(&server, "0").await;
     let mut fast = watch(&server, "0").await;
     for generation in 0..10 {
@@ -1045,10 +1026,7 @@ async fn slow_watcher_is_dropped_once_its_buffer_is_full() {
 
 #[tokio::test]
 async fn zero_watch_buffer_drops_a_watcher_at_its_first_event() {
-    let server = server_with(MemoryServerConfig {
-        watch_buffer: 0,
-        ..MemoryServerConfig::default()
-    });
+    let server = server_with(MemoryServerConfig::default().with_watch_buffer(0));
     let mut stream = watch(&server, "0").await;
     server.create(pod("a", 1)).unwrap();
     assert!(drain(&mut stream).await.is_empty());
@@ -1056,10 +1034,7 @@ async fn zero_watch_buffer_drops_a_watcher_at_its_first_event() {
 
 #[tokio::test]
 async fn huge_watch_buffer_is_accepted() {
-    let server = server_with(MemoryServerConfig {
-        watch_buffer: usize::MAX,
-        ..MemoryServerConfig::default()
-    });
+    let server = server_with(MemoryServerConfig::default().with_watch_buffer(usize::MAX));
     let mut stream = watch(&server, "0").await;
     server.create(pod("a", 1)).unwrap();
     assert_eq!(next(&mut stream).await.unwrap(), "ADDED a@2");
