@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::runtime::reflector::{self, store::Writer, ObjectRef as KubeRef};
 use kube::runtime::watcher::Event;
 use parking_lot::Mutex;
-use store_core::{Cache, Indexer, ObjectRef, ShardedCache, Store, NAMESPACE_INDEX};
+use store_core::{Cache, Indexer, ObjectNameRef, ShardedCache, Store, NAMESPACE_INDEX};
 
 use crate::{ClientGoStore, Cm};
 
@@ -79,8 +79,8 @@ pub trait Contender: Sync + Sized {
     fn by_namespace(&self, namespace: &str) -> Vec<Arc<Self::Object>>;
 }
 
-fn parts(obj: &ConfigMap) -> ObjectRef<'_> {
-    ObjectRef::new(
+fn parts(obj: &ConfigMap) -> ObjectNameRef<'_> {
+    ObjectNameRef::new(
         obj.metadata.namespace.as_deref(),
         obj.metadata.name.as_deref().unwrap_or_default(),
     )
@@ -89,7 +89,7 @@ fn parts(obj: &ConfigMap) -> ObjectRef<'_> {
 macro_rules! store_core_contender {
     ($store:ident) => {
         /// Written through `Store`: `update` with an owned object, `delete` by an
-        /// `ObjectRef` borrowed from the event's object, `replace` from `Arc`s made on
+        /// `ObjectNameRef` borrowed from the event's object, `replace` from `Arc`s made on
         /// the clock, `by_namespace` through the namespace index.
         impl Contender for $store<Cm> {
             const NAME: &'static str = stringify!($store);
@@ -114,7 +114,7 @@ macro_rules! store_core_contender {
             }
 
             fn get(&self, namespace: &str, name: &str) -> Option<Arc<Cm>> {
-                Store::get(self, &ObjectRef::namespaced(namespace, name))
+                Store::get(self, &ObjectNameRef::namespaced(namespace, name))
             }
 
             fn upsert(&self, input: Cm) -> Option<Cm> {

@@ -13,14 +13,14 @@
 //!
 //! ```
 //! use store_bench::{config_map, Cm, ObjectSpec};
-//! use store_core::{Cache, Keyed, ObjectRef, Store};
+//! use store_core::{Cache, Keyed, ObjectNameRef, Store};
 //!
 //! let spec = ObjectSpec::default();
 //! let cache = Cache::new();
 //! cache.add(Cm(config_map(7, &spec)))?;
 //! let key = spec.object_name(7);
 //! assert!(cache.get(&key.as_ref()).is_some());
-//! assert_eq!(cache.get(&ObjectRef::namespaced("ns-007", "cm-0000007")).unwrap().key(), key);
+//! assert_eq!(cache.get(&ObjectNameRef::namespaced("ns-007", "cm-0000007")).unwrap().key(), key);
 //! # Ok::<(), store_core::Error>(())
 //! ```
 //!

@@ -225,7 +225,7 @@ async fn run(args: Args) -> Result<(), Box<Status>> {
         .with_config(ReflectorConfig::default())
         .on_error(|error| eprintln!("reflector: {error}"));
     let _registration = informer.add_handler(
-        reflector::Handler::new()
+        reflector::HandlerFns::new()
             .on_add(|object: &Arc<Object>, initial_list| {
                 if !initial_list {
                     println!("ADDED    {}  {}", object.key(), object.summary(100));

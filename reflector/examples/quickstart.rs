@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reflector::{Informer, MemoryServer};
-use store_core::{Keyed, ObjectRef, Status, NAMESPACE_INDEX};
+use store_core::{Keyed, ObjectNameRef, Status, NAMESPACE_INDEX};
 use tokio_util::sync::CancellationToken;
 
 /// A ConfigMap-shaped object: the key comes from `metadata.namespace` and
@@ -77,7 +77,7 @@ async fn main() {
         Arc::clone(&counts),
         Arc::clone(&counts),
     );
-    let handler = reflector::Handler::new()
+    let handler = reflector::HandlerFns::new()
         .on_add(move |_: &Arc<ConfigMap>, _| {
             a.adds.fetch_add(1, Ordering::Relaxed);
         })
@@ -174,7 +174,7 @@ async fn main() {
     }
     let lookup = informer
         .store()
-        .get(&ObjectRef::namespaced("team-3", "cm-13"))
+        .get(&ObjectNameRef::namespaced("team-3", "cm-13"))
         .map(|cm| format!("{} generation {}", cm.key(), cm.data["generation"]));
     println!("get team-3/cm-13 (borrowed key, no allocation) -> {lookup:?}");
     println!(

@@ -61,7 +61,7 @@ pub mod store;
 
 pub use error::{InformerStopped, ReflectorError, StoppedBeforeSync};
 pub use informer::{
-    EventHandler, Handler, HandlerRegistration, Informer, InformerBuilder, InformerMetrics,
+    EventHandler, HandlerFns, HandlerRegistration, Informer, InformerBuilder, InformerMetrics,
 };
 pub use reflector::{BackoffConfig, Reflector, ReflectorConfig, ReflectorHandle, RelistMode};
 pub use source::{ListOptions, ListPage, ListerWatcher, WatchEvent, WatchOptions, WatchStream};

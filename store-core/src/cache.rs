@@ -31,7 +31,7 @@ type Postings<T> = HashMap<String, FiledSet<T>>;
 /// `ObjectName`-keyed types, the `#[index]` fields of a derived type).
 ///
 /// ```
-/// use store_core::{Cache, Keyed, ObjectRef, Store};
+/// use store_core::{Cache, Keyed, ObjectNameRef, Store};
 ///
 /// #[derive(Keyed)]
 /// #[keyed(namespace = "namespace", name = "name")]
@@ -41,7 +41,7 @@ type Postings<T> = HashMap<String, FiledSet<T>>;
 /// let reader = cache.clone(); // a handle on the same data
 /// cache.add(Secret { namespace: "ns".into(), name: "token".into() })?;
 /// // look up by a borrowed key: no allocation
-/// assert!(reader.get(&ObjectRef::namespaced("ns", "token")).is_some());
+/// assert!(reader.get(&ObjectNameRef::namespaced("ns", "token")).is_some());
 /// # Ok::<(), store_core::Error>(())
 /// ```
 pub struct Cache<T: Keyed> {

@@ -6,19 +6,19 @@
 //! keyed by [`ObjectName`] and gets the [namespace index](crate::NAMESPACE_INDEX), read
 //! straight from `metadata.namespace`; a cluster-scoped type (`Node`, `Namespace`) is
 //! keyed by its name (`String`, so `get("node-1")` borrows). Look-ups by
-//! [`ObjectRef`](crate::ObjectRef) or `&str` allocate nothing.
+//! [`ObjectNameRef`](crate::ObjectNameRef) or `&str` allocate nothing.
 //!
 //! ```
 //! use k8s_openapi::api::core::v1::{ConfigMap, Node};
 //! use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-//! use store_core::{Cache, Indexer, ObjectRef, Store, NAMESPACE_INDEX};
+//! use store_core::{Cache, Indexer, ObjectNameRef, Store, NAMESPACE_INDEX};
 //!
 //! let cache = Cache::<ConfigMap>::new();
 //! cache.add(ConfigMap {
 //!     metadata: ObjectMeta { namespace: Some("web".into()), name: Some("app".into()), ..ObjectMeta::default() },
 //!     ..ConfigMap::default()
 //! })?;
-//! assert!(cache.get(&ObjectRef::new(Some("web"), "app")).is_some());
+//! assert!(cache.get(&ObjectNameRef::new(Some("web"), "app")).is_some());
 //! assert_eq!(cache.by_index(NAMESPACE_INDEX, "web")?.len(), 1);
 //!
 //! let nodes = Cache::<Node>::new();

@@ -1,5 +1,5 @@
 //! Keys: the [`Keyed`] trait, the Kubernetes-style [`ObjectName`] and its
-//! borrowed form [`ObjectRef`].
+//! borrowed form [`ObjectNameRef`].
 //!
 //! Every store, queue and reflector in this crate is generic over `T: Keyed`. The
 //! key is computed from the object itself (at compile time through
@@ -153,7 +153,7 @@ pub trait Keyed {
 /// (which cannot fail) can still hold one: [`validate`](ObjectName::validate) tells,
 /// and every source that files objects under string keys (etcd) checks it.
 ///
-/// Look-ups need not build one: an [`ObjectRef`] borrows its parts and finds the
+/// Look-ups need not build one: an [`ObjectNameRef`] borrows its parts and finds the
 /// same entry without allocating.
 ///
 /// ```
@@ -263,8 +263,8 @@ impl ObjectName {
     }
 
     /// The borrowed form of this key, for look-ups that allocate nothing.
-    pub fn as_ref(&self) -> ObjectRef<'_> {
-        ObjectRef::new(self.namespace.as_deref(), &self.name)
+    pub fn as_ref(&self) -> ObjectNameRef<'_> {
+        ObjectNameRef::new(self.namespace.as_deref(), &self.name)
     }
 }
 
@@ -360,8 +360,8 @@ impl FromStr for ObjectName {
     }
 }
 
-impl From<ObjectRef<'_>> for ObjectName {
-    fn from(key: ObjectRef<'_>) -> Self {
+impl From<ObjectNameRef<'_>> for ObjectName {
+    fn from(key: ObjectNameRef<'_>) -> Self {
         ObjectName {
             namespace: key.namespace().map(str::to_owned),
             name: key.name.to_owned(),
@@ -378,28 +378,28 @@ impl From<ObjectRef<'_>> for ObjectName {
 /// finds nothing, so the constructors do not check.
 ///
 /// ```
-/// use store_core::{ObjectName, ObjectRef};
+/// use store_core::{ObjectName, ObjectNameRef};
 ///
 /// let owned = ObjectName::namespaced("default", "app")?;
-/// let borrowed = ObjectRef::namespaced("default", "app");
+/// let borrowed = ObjectNameRef::namespaced("default", "app");
 /// assert_eq!(owned.as_ref(), borrowed);
 /// assert_eq!(borrowed.to_string(), "default/app");
-/// assert_eq!(ObjectRef::namespaced("", "node-1"), ObjectRef::cluster("node-1"));
+/// assert_eq!(ObjectNameRef::namespaced("", "node-1"), ObjectNameRef::cluster("node-1"));
 /// # Ok::<(), store_core::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug)]
-pub struct ObjectRef<'a> {
+pub struct ObjectNameRef<'a> {
     /// The namespace, `None` for a cluster-scoped object (`Some("")` means the same).
     pub namespace: Option<&'a str>,
     /// The name.
     pub name: &'a str,
 }
 
-impl<'a> ObjectRef<'a> {
+impl<'a> ObjectNameRef<'a> {
     /// A borrowed key from an optional namespace and a name (an empty namespace is
     /// cluster-scoped).
     pub fn new(namespace: Option<&'a str>, name: &'a str) -> Self {
-        ObjectRef {
+        ObjectNameRef {
             namespace: namespace.filter(|ns| !ns.is_empty()),
             name,
         }
@@ -407,12 +407,12 @@ impl<'a> ObjectRef<'a> {
 
     /// A borrowed key of a namespaced object (an empty namespace is cluster-scoped).
     pub fn namespaced(namespace: &'a str, name: &'a str) -> Self {
-        ObjectRef::new(Some(namespace), name)
+        ObjectNameRef::new(Some(namespace), name)
     }
 
     /// A borrowed key of a cluster-scoped object.
     pub fn cluster(name: &'a str) -> Self {
-        ObjectRef {
+        ObjectNameRef {
             namespace: None,
             name,
         }
@@ -433,33 +433,33 @@ impl<'a> ObjectRef<'a> {
     }
 }
 
-impl PartialEq for ObjectRef<'_> {
+impl PartialEq for ObjectNameRef<'_> {
     fn eq(&self, other: &Self) -> bool {
         self.parts() == other.parts()
     }
 }
 
-impl Eq for ObjectRef<'_> {}
+impl Eq for ObjectNameRef<'_> {}
 
-impl PartialOrd for ObjectRef<'_> {
+impl PartialOrd for ObjectNameRef<'_> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for ObjectRef<'_> {
+impl Ord for ObjectNameRef<'_> {
     fn cmp(&self, other: &Self) -> Ordering {
         self.parts().cmp(&other.parts())
     }
 }
 
-impl Hash for ObjectRef<'_> {
+impl Hash for ObjectNameRef<'_> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.parts().hash(state);
     }
 }
 
-impl fmt::Display for ObjectRef<'_> {
+impl fmt::Display for ObjectNameRef<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.namespace() {
             Some(namespace) => write!(f, "{namespace}/{}", self.name),
@@ -468,7 +468,7 @@ impl fmt::Display for ObjectRef<'_> {
     }
 }
 
-impl Equivalent<ObjectName> for ObjectRef<'_> {
+impl Equivalent<ObjectName> for ObjectNameRef<'_> {
     fn equivalent(&self, key: &ObjectName) -> bool {
         *self == key.as_ref()
     }
@@ -520,9 +520,9 @@ mod tests {
         assert_eq!(hash_of(&literal), hash_of(&cluster("x")));
         assert_eq!(literal.cmp(&cluster("x")), Ordering::Equal);
         assert_eq!(literal.to_string(), "x");
-        assert!(ObjectRef::new(Some(""), "x").equivalent(&cluster("x")));
+        assert!(ObjectNameRef::new(Some(""), "x").equivalent(&cluster("x")));
         assert_eq!(
-            hash_of(&ObjectRef::new(Some(""), "x")),
+            hash_of(&ObjectNameRef::new(Some(""), "x")),
             hash_of(&cluster("x"))
         );
         assert_eq!(serde_json::to_string(&literal).unwrap(), r#"{"name":"x"}"#);
@@ -587,10 +587,10 @@ mod tests {
     #[test]
     fn borrowed_key_hashes_and_compares_like_owned() {
         let owned = key("default", "app");
-        let borrowed = ObjectRef::namespaced("default", "app");
+        let borrowed = ObjectNameRef::namespaced("default", "app");
         assert_eq!(hash_of(&owned), hash_of(&borrowed));
         assert!(borrowed.equivalent(&owned));
-        assert!(!ObjectRef::cluster("app").equivalent(&owned));
+        assert!(!ObjectNameRef::cluster("app").equivalent(&owned));
         assert_eq!(borrowed.to_owned(), owned);
     }
 

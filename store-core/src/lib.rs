@@ -9,7 +9,7 @@
 //! no key function can fail at run time.
 //!
 //! ```
-//! use store_core::{Keyed, ObjectName, ObjectRef, Status};
+//! use store_core::{Keyed, ObjectName, ObjectNameRef, Status};
 //!
 //! #[derive(Keyed)]
 //! #[keyed(namespace = "metadata.namespace", name = "metadata.name")]
@@ -28,7 +28,7 @@
 //!     data: Default::default(),
 //! };
 //! assert_eq!(cm.key(), ObjectName::namespaced("default", "app").unwrap());
-//! assert_eq!(cm.key().as_ref(), ObjectRef::namespaced("default", "app"));
+//! assert_eq!(cm.key().as_ref(), ObjectNameRef::namespaced("default", "app"));
 //!
 //! let missing = Status::not_found("configmaps", "app");
 //! assert!(missing.is_not_found());
@@ -37,7 +37,7 @@
 //!
 //! ## Map
 //!
-//! - [`keyed`]: the [`Keyed`] trait, [`ObjectName`] and its borrowed [`ObjectRef`].
+//! - [`keyed`]: the [`Keyed`] trait, [`ObjectName`] and its borrowed [`ObjectNameRef`].
 //! - [`store`]: the [`Store`] contract (reads and writes) and [`reader`] its read-only
 //!   view [`ReadOnly`], which a writer hands out; [`cache`] and [`sharded`] its two backends,
 //!   [`Cache`] (one lock, fully consistent) and [`ShardedCache`] (DashMap shards).
@@ -108,7 +108,7 @@ pub use delta::{DeletedObject, Delta, DeltaKind};
 pub use error::Error;
 pub use expiration::{Clock, ExpirationCache, ExpirationPolicy, ManualClock, SystemClock};
 pub use index::{IndexDef, IndexValues, Indexer, NAMESPACE_INDEX};
-pub use keyed::{validate_string_key, Keyed, ObjectName, ObjectRef};
+pub use keyed::{validate_string_key, Keyed, ObjectName, ObjectNameRef};
 pub use options::StoreOptions;
 pub use queue::{
     Batch, DeltaFifo, Deltas, Fifo, KnownObjects, OrderedEvent, OrderedFifo, PopError, Queue,

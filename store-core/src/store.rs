@@ -29,7 +29,7 @@ pub type Removed<T> = Vec<(<T as Keyed>::Key, Arc<T>)>;
 /// when an index function panics; the store is then left exactly as it was.
 ///
 /// Look-ups take anything [`Equivalent`] to the key: the key itself, or a borrowed
-/// form such as [`ObjectRef`](crate::ObjectRef), so `get` allocates nothing.
+/// form such as [`ObjectNameRef`](crate::ObjectNameRef), so `get` allocates nothing.
 ///
 /// ```
 /// use std::sync::Arc;

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use store_core::{
-    BatchWrite, Error, Indexer, ObjectName, ObjectRef, Store, Written, NAMESPACE_INDEX,
+    BatchWrite, Error, Indexer, ObjectName, ObjectNameRef, Store, Written, NAMESPACE_INDEX,
 };
 
 use crate::fixtures::{fragile_index, label_index, node_index, Pod, LABEL_INDEX, NODE_INDEX};
@@ -71,14 +71,16 @@ pub fn delete_removes_and_returns_the_object<S: Store<Pod>>(make: impl Fn() -> S
     assert_eq!(store.delete(&key("ns", "a")), None);
 }
 
-/// A borrowed `ObjectRef` finds what the owned key finds.
+/// A borrowed `ObjectNameRef` finds what the owned key finds.
 pub fn borrowed_key_finds_the_entry<S: Store<Pod>>(make: impl Fn() -> S) {
     let store = make();
     store.add(Pod::new("ns", "a")).expect("add");
-    assert!(store.get(&ObjectRef::namespaced("ns", "a")).is_some());
-    assert!(store.contains_key(&ObjectRef::namespaced("ns", "a")));
-    assert!(store.get(&ObjectRef::cluster("a")).is_none());
-    assert!(store.delete(&ObjectRef::namespaced("ns", "a")).is_some());
+    assert!(store.get(&ObjectNameRef::namespaced("ns", "a")).is_some());
+    assert!(store.contains_key(&ObjectNameRef::namespaced("ns", "a")));
+    assert!(store.get(&ObjectNameRef::cluster("a")).is_none());
+    assert!(store
+        .delete(&ObjectNameRef::namespaced("ns", "a"))
+        .is_some());
     assert!(store.is_empty());
 }
 
@@ -514,7 +516,7 @@ pub fn panicking_index_function_leaves_store_unchanged<S: Indexer<Pod>>(make: im
     }
     assert_eq!(
         store
-            .get(&ObjectRef::namespaced("ns", "a"))
+            .get(&ObjectNameRef::namespaced("ns", "a"))
             .map(|p| p.labels.len()),
         Some(1)
     );

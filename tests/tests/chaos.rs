@@ -23,9 +23,9 @@ const KEYS: u32 = 40;
 
 type Replay = Arc<Mutex<BTreeMap<u32, u32>>>;
 
-fn replaying_handler(replay: &Replay) -> reflector::Handler<Item> {
+fn replaying_handler(replay: &Replay) -> reflector::HandlerFns<Item> {
     let (a, u, d) = (Arc::clone(replay), Arc::clone(replay), Arc::clone(replay));
-    reflector::Handler::<Item>::new()
+    reflector::HandlerFns::<Item>::new()
         .on_add(move |obj, _| {
             a.lock().insert(obj.key, obj.version);
         })

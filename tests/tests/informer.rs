@@ -8,16 +8,16 @@ use std::time::Duration;
 use conformance::fixtures::{item, Item};
 use conformance::scripted::{Scripted, Then, WatchAnswer};
 use parking_lot::Mutex;
-use reflector::informer::Handler;
+use reflector::informer::HandlerFns;
 use reflector::{Informer, ReflectorError, WatchEvent};
 use store_core::{Cache, DeletedObject, ResourceVersion, Status, StoreOptions};
 use tokio_util::sync::CancellationToken;
 
 type Log = Arc<Mutex<Vec<String>>>;
 
-fn recording(log: &Log) -> Handler<Item> {
+fn recording(log: &Log) -> HandlerFns<Item> {
     let (a, u, d) = (Arc::clone(log), Arc::clone(log), Arc::clone(log));
-    Handler::<Item>::new()
+    HandlerFns::<Item>::new()
         .on_add(move |obj, initial| {
             a.lock()
                 .push(format!("add {} v{} {initial}", obj.key, obj.version))
@@ -273,7 +273,7 @@ async fn handlers_hear_what_a_transforming_store_holds() {
     let heard: Arc<Mutex<Vec<Arc<Item>>>> = Arc::default();
     let (adds, updates) = (Arc::clone(&heard), Arc::clone(&heard));
     let registration = informer.add_handler(
-        Handler::new()
+        HandlerFns::new()
             .on_add(move |obj, _| adds.lock().push(Arc::clone(obj)))
             .on_update(move |old, new| updates.lock().extend([Arc::clone(old), Arc::clone(new)])),
     );

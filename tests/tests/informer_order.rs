@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use conformance::scripted::{Scripted, Then, WatchAnswer};
 use parking_lot::Mutex;
-use reflector::informer::Handler;
+use reflector::informer::HandlerFns;
 use reflector::{
     HandlerRegistration, Informer, InformerStopped, MemoryServer, ReflectorConfig, WatchEvent,
 };
@@ -32,9 +32,9 @@ fn obj(key: u32, rv: &str) -> Versioned {
 
 type Log = Arc<Mutex<Vec<String>>>;
 
-fn recording(log: &Log) -> Handler<Versioned> {
+fn recording(log: &Log) -> HandlerFns<Versioned> {
     let (a, u, d) = (Arc::clone(log), Arc::clone(log), Arc::clone(log));
-    Handler::new()
+    HandlerFns::new()
         .on_add(move |o: &Arc<Versioned>, initial| {
             a.lock().push(format!("add {}@{} {initial}", o.key, o.rv))
         })
@@ -290,7 +290,7 @@ async fn awaiting_the_informer_means_its_handlers_drained_and_no_handler_can_joi
     );
     assert_eq!(slow.pending(), 0);
     assert_eq!(
-        informer.add_handler(Handler::new()).map(|_| ()),
+        informer.add_handler(HandlerFns::new()).map(|_| ()),
         Err(InformerStopped)
     );
     assert!(!slow.remove(), "nothing to remove once stopped");

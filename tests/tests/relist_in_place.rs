@@ -226,7 +226,7 @@ async fn an_informer_hears_an_in_place_relist_page_by_page_then_its_deletions() 
             .with_config(ReflectorConfig::default().with_relist_mode(RelistMode::InPlace))
             .with_relist_as_one_entry(atomic);
         let handler = builder.add_handler(
-            reflector::Handler::<Item>::new()
+            reflector::HandlerFns::<Item>::new()
                 .on_add(move |obj, _| a.lock().push(format!("add {}@{}", obj.key, obj.version)))
                 .on_update(move |_, new| {
                     u.lock().push(format!("update {}@{}", new.key, new.version))

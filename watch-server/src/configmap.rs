@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use store_core::Keyed;
 
-use crate::resource::Resource;
+use crate::resource::ServedResource;
 
 /// A `v1` ConfigMap (`/api/v1/namespaces/{ns}/configmaps`), keyed by namespace and
 /// name. Fields the server does not use are kept as they came (`extra`), so a
@@ -100,7 +100,7 @@ impl ConfigMap {
     }
 }
 
-impl Resource for ConfigMap {
+impl ServedResource for ConfigMap {
     const GROUP: &'static str = "";
     const VERSION: &'static str = "v1";
     const KIND: &'static str = "ConfigMap";

@@ -12,7 +12,7 @@
 //!   feeds it (it is a [`ReflectorStore`](reflector::ReflectorStore)).
 //! - [`WatchServer`]: the HTTP surface (axum): discovery, list, get, watch; errors as
 //!   `Status` with the apiserver's codes.
-//! - [`Resource`]: what a served type tells (group, version, kind, resource name,
+//! - [`ServedResource`]: what a served type tells (group, version, kind, resource name,
 //!   name/namespace/labels); [`ConfigMap`] is one, served by the binary.
 //!
 //! ```
@@ -47,7 +47,7 @@
 //! Data flows one way: a reflector writes into [`cache`], [`http`] reads it and
 //! writes the wire; the cache knows nothing of HTTP.
 //!
-//! - [`resource`]: the [`Resource`] trait and how one object is written on the wire
+//! - [`resource`]: the [`ServedResource`] trait and how one object is written on the wire
 //!   ([`resource::encode`]); [`configmap`]: [`ConfigMap`], the type the binary serves.
 //! - [`selector`]: [`LabelSelector`] and [`FieldSelector`], parsed as kube-apiserver
 //!   parses them, and the filter of one request (namespace + both selectors).
@@ -83,5 +83,5 @@ pub mod selector;
 pub use cache::{WatchCache, WatchCacheConfig, WatchCacheError, WatchCacheStats};
 pub use configmap::{ConfigMap, ObjectMeta};
 pub use http::{ServerConfig, ServerStats, WatchServer};
-pub use resource::Resource;
+pub use resource::ServedResource;
 pub use selector::{FieldSelector, LabelSelector};

@@ -1,4 +1,4 @@
-//! [`Resource`]: what a type must tell to be served in the Kubernetes wire protocol,
+//! [`ServedResource`]: what a type must tell to be served in the Kubernetes wire protocol,
 //! and how one object is written on the wire.
 
 use std::collections::BTreeMap;
@@ -18,7 +18,7 @@ use store_core::Keyed;
 /// use std::collections::BTreeMap;
 /// use serde::Serialize;
 /// use store_core::Keyed;
-/// use watch_server::Resource;
+/// use watch_server::ServedResource;
 ///
 /// #[derive(Serialize, Keyed)]
 /// #[keyed(name = "metadata.name")]
@@ -27,7 +27,7 @@ use store_core::Keyed;
 /// #[derive(Serialize)]
 /// struct Meta { name: String }
 ///
-/// impl Resource for Widget {
+/// impl ServedResource for Widget {
 ///     const GROUP: &'static str = "example.com";
 ///     const VERSION: &'static str = "v1";
 ///     const KIND: &'static str = "Widget";
@@ -47,7 +47,7 @@ use store_core::Keyed;
 /// );
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-pub trait Resource: Keyed + Serialize + Send + Sync + 'static {
+pub trait ServedResource: Keyed + Serialize + Send + Sync + 'static {
     /// The API group; `""` for the core group (served under `/api/v1`).
     const GROUP: &'static str;
     /// The API version within the group (`"v1"`).
@@ -83,7 +83,10 @@ pub trait Resource: Keyed + Serialize + Send + Sync + 'static {
 /// Writes `object` as the server sends it: its JSON with `kind`, `apiVersion` and
 /// `metadata.resourceVersion` (`resource_version`) set. Fails only when the type's
 /// `Serialize` fails or does not produce a JSON object with an object `metadata`.
-pub fn encode<T: Resource>(object: &T, resource_version: u64) -> Result<Bytes, serde_json::Error> {
+pub fn encode<T: ServedResource>(
+    object: &T,
+    resource_version: u64,
+) -> Result<Bytes, serde_json::Error> {
     let mut value = serde_json::to_value(object)?;
     let Some(fields) = value.as_object_mut() else {
         return Err(serde::ser::Error::custom(format!(

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use crate::resource::Resource;
+use crate::resource::ServedResource;
 
 /// A label selector: requirements that must all hold (`app=web,tier!=db,env in
 /// (a,b),!legacy`).
@@ -347,7 +347,7 @@ impl Filter {
     }
 
     /// Whether `object` is selected (an empty namespace is no namespace).
-    pub(crate) fn matches<T: Resource>(&self, object: &T) -> bool {
+    pub(crate) fn matches<T: ServedResource>(&self, object: &T) -> bool {
         let namespace = object.namespace().filter(|ns| !ns.is_empty());
         self.namespace
             .as_deref()

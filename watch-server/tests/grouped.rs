@@ -13,7 +13,7 @@ use reflector::{Change, ReflectorStore};
 use serde::Serialize;
 use store_core::Keyed;
 use tokio_util::sync::CancellationToken;
-use watch_server::{ConfigMap, Resource, ServerConfig, WatchCache, WatchServer};
+use watch_server::{ConfigMap, ServedResource, ServerConfig, WatchCache, WatchServer};
 
 #[derive(Debug, Serialize, Keyed)]
 #[keyed(name = "metadata.name")]
@@ -28,7 +28,7 @@ struct Meta {
     labels: BTreeMap<String, String>,
 }
 
-impl Resource for Widget {
+impl ServedResource for Widget {
     const GROUP: &'static str = "example.com";
     const VERSION: &'static str = "v1alpha1";
     const KIND: &'static str = "Widget";

@@ -18,7 +18,9 @@ use reflector::{
     Informer, KubeSource, ListOptions, ListerWatcher, Reflector, ReflectorConfig, WatchEvent,
     WatchOptions,
 };
-use store_core::{Cache, Indexer, ObjectName, ObjectRef, ResourceVersion, Store, NAMESPACE_INDEX};
+use store_core::{
+    Cache, Indexer, ObjectName, ObjectNameRef, ResourceVersion, Store, NAMESPACE_INDEX,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 use watch_server::{ServerConfig, WatchCacheConfig};
@@ -48,7 +50,7 @@ async fn reflect_and_survive(streaming: bool) {
     converges("the initial sync", &server, content).await;
     // keyed by ObjectName without a newtype, borrowed look-ups, the namespace index
     assert!(cache
-        .get(&ObjectRef::new(Some("team-1"), "cm-00001"))
+        .get(&ObjectNameRef::new(Some("team-1"), "cm-00001"))
         .is_some());
     assert!(cache
         .get(&ObjectName::namespaced("default", "cm-00000").unwrap())
@@ -309,7 +311,7 @@ impl kube::Resource for Widget {
     }
 }
 
-impl watch_server::Resource for Widget {
+impl watch_server::ServedResource for Widget {
     const GROUP: &'static str = "example.com";
     const VERSION: &'static str = "v1";
     const KIND: &'static str = "Widget";
@@ -364,21 +366,27 @@ async fn a_user_defined_resource_keeps_its_derive_and_syncs_through_kube_source(
     let handle = reflector.handle();
     tokio::spawn(reflector.run(stop.clone()));
     handle.wait_until_synced().await.unwrap();
-    // the derived key is a cluster-scoped ObjectName: borrowed look-ups by ObjectRef
-    assert_eq!(cache.get(&ObjectRef::new(None, "b")).unwrap().spec.size, 2);
+    // the derived key is a cluster-scoped ObjectName: borrowed look-ups by ObjectNameRef
+    assert_eq!(
+        cache.get(&ObjectNameRef::new(None, "b")).unwrap().spec.size,
+        2
+    );
     widgets
         .apply(Change::Modified(widget("a", 7), "11".into()))
         .unwrap();
     for _ in 0..100 {
         if cache
-            .get(&ObjectRef::new(None, "a"))
+            .get(&ObjectNameRef::new(None, "a"))
             .is_some_and(|w| w.spec.size == 7)
         {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(cache.get(&ObjectRef::new(None, "a")).unwrap().spec.size, 7);
+    assert_eq!(
+        cache.get(&ObjectNameRef::new(None, "a")).unwrap().spec.size,
+        7
+    );
     assert_eq!(handle.last_sync_resource_version().unwrap(), "11");
     stop.cancel();
     serving.await.unwrap().unwrap();

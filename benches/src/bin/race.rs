@@ -27,7 +27,7 @@ use kube::runtime::{watcher, WatchStreamExt};
 use reflector::{
     Change, Informer, KubeSource, Reflector, ReflectorConfig, ReflectorStore, StoreError,
 };
-use store_core::{Cache, ObjectRef, ResourceVersion, Store};
+use store_core::{Cache, ObjectNameRef, ResourceVersion, Store};
 use tokio_util::sync::CancellationToken;
 
 /// `kube-client floor`: kube-client's list and watch alone, decoded and dropped — what
@@ -305,7 +305,7 @@ async fn contend(
             (sync, rss, cpu_before) = synced(started, &events);
             get = Box::new(move || {
                 median_get(&keys, |ns, name| {
-                    cache.get(&ObjectRef::new(Some(ns), name)).is_some()
+                    cache.get(&ObjectNameRef::new(Some(ns), name)).is_some()
                 })
             });
         }
@@ -326,7 +326,7 @@ async fn contend(
             drop(running);
             get = Box::new(move || {
                 median_get(&keys, |ns, name| {
-                    store.get(&ObjectRef::new(Some(ns), name)).is_some()
+                    store.get(&ObjectNameRef::new(Some(ns), name)).is_some()
                 })
             });
         }

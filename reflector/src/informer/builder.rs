@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::handler::{EventHandler, Handler, HandlerRegistration};
+use super::handler::{EventHandler, HandlerFns, HandlerRegistration};
 use super::hooks::{report_to, SharedHook, Transform};
 use super::informer::{Informer, Listeners, Shared};
 use super::metrics::Recorded;
@@ -65,7 +65,7 @@ type Starter<T> = Box<
 /// assert_eq!(informer.store().len(), 1);
 /// shutdown.cancel();
 /// running.await.unwrap(); // the reflector stopped, the queue drained, handlers joined
-/// assert!(informer.add_handler(reflector::Handler::new()).is_err());
+/// assert!(informer.add_handler(reflector::HandlerFns::new()).is_err());
 /// # });
 /// ```
 pub struct InformerBuilder<T: Keyed, S = ShardedCache<T>> {
@@ -229,7 +229,7 @@ where
         &mut self,
         f: impl Fn(&Arc<T>, bool) + Send + Sync + 'static,
     ) -> HandlerRegistration {
-        self.add_handler(Handler::new().on_add(f))
+        self.add_handler(HandlerFns::new().on_add(f))
     }
 
     /// Registers a handler with only an update callback.
@@ -237,7 +237,7 @@ where
         &mut self,
         f: impl Fn(&Arc<T>, &Arc<T>) + Send + Sync + 'static,
     ) -> HandlerRegistration {
-        self.add_handler(Handler::new().on_update(f))
+        self.add_handler(HandlerFns::new().on_update(f))
     }
 
     /// Registers a handler with only a delete callback.
@@ -245,7 +245,7 @@ where
         &mut self,
         f: impl Fn(&DeletedObject<T>) + Send + Sync + 'static,
     ) -> HandlerRegistration {
-        self.add_handler(Handler::new().on_delete(f))
+        self.add_handler(HandlerFns::new().on_delete(f))
     }
 
     /// Starts the reflector and the processing task on the current tokio runtime,

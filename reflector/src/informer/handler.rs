@@ -1,5 +1,5 @@
 //! Event handlers, as a user writes and holds them: the [`EventHandler`] trait,
-//! closure-built [`Handler`]s, and the [`HandlerRegistration`] that follows a
+//! closure-built [`HandlerFns`]s, and the [`HandlerRegistration`] that follows a
 //! registered handler and removes it. The threads that run them are in `listener`.
 
 use std::fmt;
@@ -52,9 +52,9 @@ type DeleteFn<T> = Box<dyn Fn(&DeletedObject<T>) + Send + Sync>;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use reflector::informer::{EventHandler, Handler};
+/// use reflector::informer::{EventHandler, HandlerFns};
 ///
-/// let handler = Handler::<Obj>::new()
+/// let handler = HandlerFns::<Obj>::new()
 ///     .on_add(|obj, initial| println!("add {} {initial}", obj.0))
 ///     .on_delete(|deleted| println!("delete {}", deleted.key()));
 /// // the builder's `on_add` sets a callback; the trait's calls it
@@ -62,16 +62,16 @@ type DeleteFn<T> = Box<dyn Fn(&DeletedObject<T>) + Send + Sync>;
 /// # #[derive(Debug)] struct Obj(u32);
 /// # impl store_core::Keyed for Obj { type Key = u32; fn key(&self) -> u32 { self.0 } }
 /// ```
-pub struct Handler<T: Keyed> {
+pub struct HandlerFns<T: Keyed> {
     add: Option<AddFn<T>>,
     update: Option<UpdateFn<T>>,
     delete: Option<DeleteFn<T>>,
 }
 
-impl<T: Keyed> Handler<T> {
+impl<T: Keyed> HandlerFns<T> {
     /// A handler that does nothing yet.
     pub fn new() -> Self {
-        Handler {
+        HandlerFns {
             add: None,
             update: None,
             delete: None,
@@ -97,13 +97,13 @@ impl<T: Keyed> Handler<T> {
     }
 }
 
-impl<T: Keyed> Default for Handler<T> {
+impl<T: Keyed> Default for HandlerFns<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T: Keyed + Send + Sync + 'static> EventHandler<T> for Handler<T> {
+impl<T: Keyed + Send + Sync + 'static> EventHandler<T> for HandlerFns<T> {
     fn on_add(&self, obj: &Arc<T>, is_initial_list: bool) {
         if let Some(f) = &self.add {
             f(obj, is_initial_list);

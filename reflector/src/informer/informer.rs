@@ -11,7 +11,7 @@ use store_core::{
 };
 use tokio::sync::watch;
 
-use super::handler::{Deregister, EventHandler, Handler, HandlerRegistration};
+use super::handler::{Deregister, EventHandler, HandlerFns, HandlerRegistration};
 use super::hooks::{report_to, SharedHook};
 use super::listener::{register, Listener, Notification, Registered, RuntimeSlot};
 use super::metrics::{InformerMetrics, Recorded};
@@ -277,7 +277,7 @@ where
         &self,
         f: impl Fn(&Arc<T>, bool) + Send + Sync + 'static,
     ) -> Result<HandlerRegistration, InformerStopped> {
-        self.add_handler(Handler::new().on_add(f))
+        self.add_handler(HandlerFns::new().on_add(f))
     }
 
     /// Registers a handler with only an update callback.
@@ -289,7 +289,7 @@ where
         &self,
         f: impl Fn(&Arc<T>, &Arc<T>) + Send + Sync + 'static,
     ) -> Result<HandlerRegistration, InformerStopped> {
-        self.add_handler(Handler::new().on_update(f))
+        self.add_handler(HandlerFns::new().on_update(f))
     }
 
     /// Registers a handler with only a delete callback.
@@ -301,7 +301,7 @@ where
         &self,
         f: impl Fn(&DeletedObject<T>) + Send + Sync + 'static,
     ) -> Result<HandlerRegistration, InformerStopped> {
-        self.add_handler(Handler::new().on_delete(f))
+        self.add_handler(HandlerFns::new().on_delete(f))
     }
 }
 

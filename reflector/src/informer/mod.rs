@@ -26,7 +26,7 @@
 //! - `processor`: the processing task (`process`, `distribute`) and the resync
 //!   decision.
 //! - `queue_writer`: the reflector's store, writing into the [`OrderedFifo`].
-//! - `handler`: [`EventHandler`], [`Handler`], [`HandlerRegistration`].
+//! - `handler`: [`EventHandler`], [`HandlerFns`], [`HandlerRegistration`].
 //! - `listener`: each handler's queue and thread; `progress`: its counters.
 //! - `hooks`: the error hook and the transform (synced-or-stopped lives in the
 //!   crate's `readiness`, shared with the reflector).
@@ -48,6 +48,6 @@ mod progress;
 mod queue_writer;
 
 pub use self::builder::InformerBuilder;
-pub use self::handler::{EventHandler, Handler, HandlerRegistration};
+pub use self::handler::{EventHandler, HandlerFns, HandlerRegistration};
 pub use self::informer::Informer;
 pub use self::metrics::{InformerMetrics, LatencySummary};

@@ -7,7 +7,7 @@ use serve::Revision;
 
 use super::error::WatchCacheError;
 
-use crate::resource::{encode, Resource};
+use crate::resource::{encode, ServedResource};
 
 /// One stored object, written out once at its resource version: every list, get
 /// and watch that sends it copies these bytes.
@@ -18,7 +18,7 @@ pub(crate) struct Entry<T> {
     pub(crate) json: Bytes,
 }
 
-impl<T: Resource> Entry<T> {
+impl<T: ServedResource> Entry<T> {
     /// `object` as stored at `rv`; `Unserializable` (with its key) when its type
     /// does not write it out as a JSON object.
     pub(crate) fn encode(object: Arc<T>, rv: Revision) -> Result<Self, WatchCacheError> {

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 
 use crate::cache::entry::Entry;
-use crate::resource::{encode, Resource};
+use crate::resource::{encode, ServedResource};
 use crate::selector::Filter;
 
 /// How a watch line is framed: `(type, object JSON) → line`. The watch stream's
@@ -52,7 +52,7 @@ pub(crate) struct Event<T> {
     left: OnceLock<Bytes>,
 }
 
-impl<T: Resource> Event<T> {
+impl<T: ServedResource> Event<T> {
     /// The event `kind` at `rv`: `entry` is the object after it, `previous` the
     /// object it replaced or removed.
     pub(crate) fn new(

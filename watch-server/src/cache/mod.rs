@@ -29,7 +29,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::cache::entry::Entry;
 use crate::cache::event::Event;
-use crate::resource::Resource;
+use crate::resource::ServedResource;
 use crate::selector::Filter;
 
 /// How a [`WatchCache`] keeps its window and buffers.
@@ -166,11 +166,11 @@ impl<T> fmt::Debug for Opened<T> {
 /// assert_eq!((cache.len(), cache.resource_version()), (2, 6));
 /// # Ok::<(), reflector::StoreError>(())
 /// ```
-pub struct WatchCache<T: Resource> {
+pub struct WatchCache<T: ServedResource> {
     inner: Arc<Inner<T>>,
 }
 
-struct Inner<T: Resource> {
+struct Inner<T: ServedResource> {
     config: WatchCacheConfig,
     state: Mutex<State<T>>,
     /// The current version, for requests that wait until the cache is fresh enough.
@@ -181,7 +181,7 @@ struct Inner<T: Resource> {
     relists: AtomicU64,
 }
 
-struct State<T: Resource> {
+struct State<T: ServedResource> {
     /// Whether the first list arrived.
     ready: bool,
     /// The current version.
@@ -211,13 +211,13 @@ pub struct WatchCacheStats {
     pub relists: u64,
 }
 
-impl<T: Resource> Default for WatchCache<T> {
+impl<T: ServedResource> Default for WatchCache<T> {
     fn default() -> Self {
         Self::new(WatchCacheConfig::default())
     }
 }
 
-impl<T: Resource> Clone for WatchCache<T> {
+impl<T: ServedResource> Clone for WatchCache<T> {
     /// Another handle to the same cache.
     fn clone(&self) -> Self {
         WatchCache {
@@ -226,7 +226,7 @@ impl<T: Resource> Clone for WatchCache<T> {
     }
 }
 
-impl<T: Resource> fmt::Debug for WatchCache<T> {
+impl<T: ServedResource> fmt::Debug for WatchCache<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WatchCache")
             .field("resource", &T::PLURAL)
@@ -235,7 +235,7 @@ impl<T: Resource> fmt::Debug for WatchCache<T> {
     }
 }
 
-impl<T: Resource> WatchCache<T> {
+impl<T: ServedResource> WatchCache<T> {
     /// An empty cache, not ready until its first list.
     pub fn new(config: WatchCacheConfig) -> Self {
         let state = State {
@@ -412,7 +412,7 @@ impl<T: Resource> WatchCache<T> {
 
 fn matching<T>(objects: &BTreeMap<SortKey, Arc<Entry<T>>>, filter: &Filter) -> Vec<Arc<Entry<T>>>
 where
-    T: Resource,
+    T: ServedResource,
 {
     let selected = |entry: &&Arc<Entry<T>>| filter.matches(&*entry.object);
     match &filter.namespace {

@@ -16,9 +16,9 @@ use crate::cache::entry::Entry;
 use crate::cache::error::WatchCacheError;
 use crate::cache::event::{Event, EventType};
 use crate::cache::{Message, SortKey, WatchCache};
-use crate::resource::Resource;
+use crate::resource::ServedResource;
 
-impl<T: Resource> ReflectorStore<T> for WatchCache<T> {
+impl<T: ServedResource> ReflectorStore<T> for WatchCache<T> {
     /// Watch events at their versions join the window; a list (`Replaced`) replaces
     /// the state; a bookmark moves the version on. A watch cache relists atomically
     /// (it keeps every object's bytes for its window), so it takes no in-place relists.
@@ -40,7 +40,7 @@ impl<T: Resource> ReflectorStore<T> for WatchCache<T> {
     }
 }
 
-impl<T: Resource> WatchCache<T> {
+impl<T: ServedResource> WatchCache<T> {
     /// The source reached `rv` with no change: the cache's version moves on.
     fn bookmark(&self, rv: &ResourceVersion) {
         let Ok(rv) = parse_rv(rv) else {
@@ -151,7 +151,7 @@ impl<T: Resource> WatchCache<T> {
 }
 
 /// Where `object` sorts: its namespace, then its name.
-fn sort_key<T: Resource>(object: &T) -> SortKey {
+fn sort_key<T: ServedResource>(object: &T) -> SortKey {
     (
         object.namespace().unwrap_or_default().to_owned(),
         object.name().to_owned(),

@@ -16,7 +16,7 @@ use crate::http::query::Query;
 use crate::http::response::{Answer, ApiError};
 use crate::http::routes::GroupVersion;
 use crate::http::{list, watch};
-use crate::resource::Resource;
+use crate::resource::ServedResource;
 use crate::selector::Filter;
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -46,7 +46,7 @@ pub(crate) struct Request {
     pub(crate) query: Query,
 }
 
-impl<T: Resource> Endpoint for WatchCache<T> {
+impl<T: ServedResource> Endpoint for WatchCache<T> {
     fn group_version(&self) -> GroupVersion<'static> {
         GroupVersion {
             group: T::GROUP,
@@ -81,7 +81,7 @@ impl<T: Resource> Endpoint for WatchCache<T> {
 /// Refuses what cannot be served (a namespace for a cluster-scoped type, a cache
 /// that has not synced, a watch of one object by path), then gets, lists or
 /// watches.
-async fn serve<T: Resource>(
+async fn serve<T: ServedResource>(
     cache: &WatchCache<T>,
     request: Request,
     context: Arc<Context>,

@@ -11,11 +11,11 @@ use crate::cache::{Listed, WatchCache};
 use crate::http::context::Context;
 use crate::http::query::{Query, VersionMatch};
 use crate::http::response::{self, Answer, ApiError};
-use crate::resource::Resource;
+use crate::resource::ServedResource;
 use crate::selector::Filter;
 
 /// One object by namespace and name: its JSON as stored, or 404.
-pub(crate) fn get<T: Resource>(
+pub(crate) fn get<T: ServedResource>(
     cache: &WatchCache<T>,
     namespace: Option<&str>,
     name: &str,
@@ -33,7 +33,7 @@ pub(crate) fn get<T: Resource>(
 /// 410. A `continue` token reads the next page of its list's snapshot.
 ///
 /// [`ServerConfig::freshness_wait`]: crate::http::ServerConfig::freshness_wait
-pub(crate) async fn list<T: Resource>(
+pub(crate) async fn list<T: ServedResource>(
     cache: &WatchCache<T>,
     query: &Query,
     filter: &Filter,
@@ -69,7 +69,7 @@ pub(crate) async fn list<T: Resource>(
 
 /// `{"kind":"<Kind>List","apiVersion":…,"metadata":{…},"items":[…]}`, the items
 /// copied as stored (each written out once, when the cache got it).
-fn body<T: Resource>(listed: &Listed<T>) -> Result<Bytes, ApiError> {
+fn body<T: ServedResource>(listed: &Listed<T>) -> Result<Bytes, ApiError> {
     let mut body = BytesMut::with_capacity(
         128 + listed
             .items

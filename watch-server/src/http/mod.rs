@@ -51,7 +51,7 @@ use crate::http::endpoint::{Endpoint, Request};
 use crate::http::query::Query;
 use crate::http::response::{Answer, ApiError};
 use crate::http::routes::{GroupVersion, ObjectsPath, Route};
-use crate::resource::Resource;
+use crate::resource::ServedResource;
 
 /// Serves [`WatchCache`]s over HTTP as kube-apiserver serves its watch cache, so
 /// that kubectl, kube-rs, client-go and the Python client list and watch them:
@@ -101,7 +101,7 @@ impl WatchServer {
     }
 
     /// Also serves `cache` (under its type's group, version and resource name).
-    pub fn serve<T: Resource>(mut self, cache: WatchCache<T>) -> Self {
+    pub fn serve<T: ServedResource>(mut self, cache: WatchCache<T>) -> Self {
         Arc::make_mut(&mut self.endpoints).push(Arc::new(cache));
         self
     }

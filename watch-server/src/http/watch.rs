@@ -23,7 +23,7 @@ use crate::cache::{Message, WatchCache, WatchStart};
 use crate::http::context::Context;
 use crate::http::query::Query;
 use crate::http::response::{self, Answer};
-use crate::resource::Resource;
+use crate::resource::ServedResource;
 use crate::selector::Filter;
 
 /// The most bytes one chunk of a watch gathers before it is sent.
@@ -65,7 +65,7 @@ fn error_line(status: &Status) -> Bytes {
 /// kube-apiserver sends it.
 ///
 /// [`ServerConfig::max_watchers`]: crate::http::ServerConfig::max_watchers
-pub(crate) async fn watch<T: Resource>(
+pub(crate) async fn watch<T: ServedResource>(
     cache: &WatchCache<T>,
     query: &Query,
     filter: Filter,
@@ -204,7 +204,7 @@ struct TypeMeta {
 }
 
 impl TypeMeta {
-    fn of<T: Resource>() -> Self {
+    fn of<T: ServedResource>() -> Self {
         TypeMeta {
             kind: T::KIND,
             api_version: T::api_version(),
@@ -225,7 +225,7 @@ impl TypeMeta {
 }
 
 /// The state of one watch stream.
-struct Watch<T: Resource> {
+struct Watch<T: ServedResource> {
     pending: VecDeque<Pending<T>>,
     receiver: tokio::sync::mpsc::Receiver<Message<T>>,
     filter: Filter,
@@ -241,7 +241,7 @@ struct Watch<T: Resource> {
     _slot: OpenWatch,
 }
 
-impl<T: Resource> Watch<T> {
+impl<T: ServedResource> Watch<T> {
     /// The next chunk of the body: every line ready now (up to [`CHUNK`] bytes), or
     /// `None` once the stream ends — at its timeout, at shutdown, when the cache
     /// closes it (it fell behind, or relisted).
