@@ -329,3 +329,40 @@ async fn the_metrics_count_relists_restarts_and_the_store_version() {
     shutdown.cancel();
     running.await.expect("no panic");
 }
+
+/// A handler's resync period of zero means "never", and so does one longer than the
+/// clock can count; neither panics the informer, and the other handlers still resync.
+#[tokio::test(start_paused = true)]
+async fn zero_and_endless_handler_resync_periods_mean_no_resync() {
+    let source = Scripted::new();
+    source.list_ok(vec![obj(1, "1")], "10");
+    source.watch(WatchAnswer::Stream(vec![], Then::Hang));
+    let (zero, endless, every) = (Log::default(), Log::default(), Log::default());
+    let mut builder = Informer::builder(Arc::clone(&source));
+    let zero_handler = builder.add_handler_with_resync(recording(&zero), Some(Duration::ZERO));
+    let endless_handler = builder.add_handler_with_resync(recording(&endless), Some(Duration::MAX));
+    let every_handler =
+        builder.add_handler_with_resync(recording(&every), Some(Duration::from_secs(10)));
+    let shutdown = CancellationToken::new();
+    let (informer, running) = builder.start(shutdown.clone());
+    informer.wait_until_synced().await.expect("synced");
+    tokio::time::sleep(Duration::from_secs(25)).await;
+    for handler in [&zero_handler, &endless_handler, &every_handler] {
+        drained(handler);
+    }
+    assert_eq!(*zero.lock(), ["add 1@1 true"]);
+    assert_eq!(*endless.lock(), ["add 1@1 true"]);
+    let resynced = every
+        .lock()
+        .iter()
+        .filter(|l| l.starts_with("update"))
+        .count();
+    assert_eq!(
+        resynced,
+        2,
+        "the 10 s handler still resyncs: {:?}",
+        every.lock()
+    );
+    shutdown.cancel();
+    running.await.expect("no panic");
+}

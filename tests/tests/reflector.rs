@@ -718,3 +718,21 @@ async fn internal_errors_are_rewatched_within_their_retry_budget_then_relisted()
     assert_eq!(source.calls()[..3], [list("0"), watch("10"), list("10")]);
     running.stop().await;
 }
+
+/// A resync period of zero means "never" (client-go's reading of 0), and so does one
+/// longer than the clock can count: neither panics the reflector.
+#[tokio::test(start_paused = true)]
+async fn a_zero_or_endless_resync_period_means_no_resync() {
+    for period in [Duration::ZERO, Duration::MAX] {
+        let source = Scripted::new();
+        source.list_ok(vec![item(1, 1)], "10");
+        source.watch(WatchAnswer::Stream(vec![], Then::Hang));
+        let store = Recorder::default();
+        let config = no_jitter().with_resync_period(Some(period));
+        let running = start(&source, store.clone(), config);
+        run_for(Duration::from_secs(120)).await;
+        assert!(running.handle.has_synced(), "{period:?}");
+        assert_eq!(store.log(), ["replace 1 at 10"], "{period:?}: no resync");
+        running.stop().await;
+    }
+}

@@ -280,6 +280,7 @@ where
                 .iter()
                 .filter_map(|listener| listener.resync)
                 .chain(config.resync_period)
+                .filter(|period| !period.is_zero())
                 .min()
         };
         let _ = shared.resync_check.set(check);

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use super::handler::{Deregister, EventHandler, HandlerRegistration};
 use super::hooks::{report_to, SharedHook};
+use super::processor::far_or;
 use super::progress::Progress;
 use crate::error::ReflectorError;
 use crate::readiness::SyncState;
@@ -129,7 +130,7 @@ where
             gathered: Vec::new(),
             progress: Arc::clone(&progress),
             resync,
-            next_resync: now + resync.unwrap_or_default(),
+            next_resync: far_or(now, resync.unwrap_or_default()),
             syncing: false,
         },
         registration: HandlerRegistration::new(id, progress, state, informer, resync),

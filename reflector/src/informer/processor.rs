@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use store_core::delta::tombstones;
 use store_core::{
@@ -84,15 +85,21 @@ where
     let mut any = false;
     for listener in &mut listeners.list {
         listener.syncing = false;
-        if let Some(period) = listener.resync {
+        if let Some(period) = listener.resync.filter(|period| !period.is_zero()) {
             if now >= listener.next_resync {
                 listener.syncing = true;
-                listener.next_resync = now + period;
+                listener.next_resync = far_or(now, period);
                 any = true;
             }
         }
     }
     any
+}
+
+/// `now + period`, or a time that never comes when the clock cannot count that far.
+pub(super) fn far_or(now: tokio::time::Instant, period: Duration) -> tokio::time::Instant {
+    now.checked_add(period)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
 }
 
 /// Applies a batch to the store in one write and notifies every handler, in

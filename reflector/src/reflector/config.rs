@@ -49,8 +49,8 @@ pub struct ReflectorConfig {
     /// Ask the source for bookmarks.
     pub bookmarks: bool,
     /// Hand the store a [`Change::Resync`] this often while watching; `None` never.
-    /// Must not be zero: [`Reflector::run`](super::Reflector::run) panics on
-    /// `Some(Duration::ZERO)`.
+    /// Zero means never too (client-go's reading of a resync period of 0), and so does
+    /// a period longer than the clock can count.
     ///
     /// [`Change::Resync`]: crate::store::Change::Resync
     pub resync_period: Option<Duration>,

@@ -403,7 +403,7 @@ where
         self.set_last_synced(listed_version);
         self.shared.state.send_modify(|state| state.synced = true);
         if run.resync.is_none() {
-            run.resync = self.config.resync_period.map(resync_clock);
+            run.resync = self.config.resync_period.and_then(resync_clock);
         }
         Phase::Watch(opened)
     }

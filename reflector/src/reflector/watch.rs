@@ -211,8 +211,14 @@ async fn tick(interval: &mut Option<Interval>) {
 
 /// The resync clock: its first tick one `period` from now; a late tick delays the
 /// next ones rather than bunching them.
-pub(super) fn resync_clock(period: Duration) -> Interval {
-    let mut interval = tokio::time::interval_at(Instant::now() + period, period);
+pub(super) fn resync_clock(period: Duration) -> Option<Interval> {
+    // Zero means "never", as client-go reads a resync period of 0; a period past what
+    // the clock can count is never reached either.
+    if period.is_zero() {
+        return None;
+    }
+    let first = Instant::now().checked_add(period)?;
+    let mut interval = tokio::time::interval_at(first, period);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    interval
+    Some(interval)
 }
