@@ -3,7 +3,7 @@
 //! `KubeSource`, and prints a live summary every second.
 //!
 //! ```text
-//! cargo run --release -p watch-server --example kube_mirror -- [--server URL] [--streaming] [--duration SECONDS]
+//! cargo run --release -p reflector --example kube_mirror --features kube -- [--server URL] [--streaming] [--duration SECONDS]
 //! ```
 //!
 //! Without `--server` it uses the cluster of the kubeconfig (`$KUBECONFIG`,

@@ -2,7 +2,7 @@
 //! `etcd-client` doing the same work against the same etcd in the same run.
 //!
 //! ```text
-//! cargo run --release -p tests --example etcd_bench --features etcd
+//! cargo run --release -p store-bench --bin etcd_bench --features etcd
 //! ```
 //!
 //! 1. **Initial sync**: `--objects` (default 100,000) ConfigMap-shaped JSON objects
