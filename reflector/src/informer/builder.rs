@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use store_core::{DeletedObject, Indexer, Keyed, OrderedFifo, Queue, ReadOnly, ShardedCache};
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -21,7 +20,7 @@ use super::metrics::Recorded;
 use super::processor::{process, resync_due, same_version};
 use super::queue_writer::QueueWriter;
 use crate::error::ReflectorError;
-use crate::readiness::SyncState;
+use crate::readiness::Readiness;
 use crate::reflector::{Reflector, ReflectorConfig, ReflectorHandle};
 use crate::source::ListerWatcher;
 
@@ -105,7 +104,6 @@ where
     S: Indexer<T> + 'static,
 {
     fn new<L: ListerWatcher<T>>(source: L, store: S) -> Self {
-        let (state, _) = watch::channel(SyncState::default());
         let starter: Starter<T> = Box::new(move |queue, config, on_error, shutdown| {
             let reflector = Reflector::new(source, queue)
                 .with_config(config)
@@ -122,7 +120,7 @@ where
                     closed: false,
                 }),
                 threads: Mutex::new(Vec::new()),
-                state,
+                state: Readiness::new(),
                 on_error: Arc::new(Mutex::new(None)),
                 runtime: Arc::new(OnceLock::new()),
                 reflector: OnceLock::new(),
@@ -321,7 +319,7 @@ where
                 tracing::error!(%error, "informer processing task failed");
             }
             running.join_handlers().await;
-            running.state.send_modify(|state| state.stopped = true);
+            running.state.mark_stopped();
             tracing::debug!("informer stopped");
         });
         (Informer { shared }, task)

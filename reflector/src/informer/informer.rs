@@ -9,14 +9,13 @@ use parking_lot::Mutex;
 use store_core::{
     DeletedObject, Indexer, Keyed, OrderedFifo, Queue, ReadOnly, ResourceVersion, ShardedCache,
 };
-use tokio::sync::watch;
 
 use super::handler::{Deregister, EventHandler, HandlerFns, HandlerRegistration};
 use super::hooks::{report_to, SharedHook};
 use super::listener::{register, Listener, Notification, Registered, RuntimeSlot};
 use super::metrics::{InformerMetrics, Recorded};
 use crate::error::{Chain, InformerStopped, ReflectorError, StoppedBeforeSync};
-use crate::readiness::{wait_synced, SyncState};
+use crate::readiness::Readiness;
 use crate::reflector::ReflectorHandle;
 
 /// Whether two versions of an object are the same (then an update of it is a resync).
@@ -42,7 +41,7 @@ pub(super) struct Shared<T: Keyed, S> {
     /// either in its replay or as a later notification.
     pub(super) listeners: Mutex<Listeners<T>>,
     pub(super) threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
-    pub(super) state: watch::Sender<SyncState>,
+    pub(super) state: Readiness,
     pub(super) on_error: SharedHook,
     pub(super) runtime: RuntimeSlot,
     pub(super) reflector: OnceLock<ReflectorHandle>,
@@ -170,12 +169,12 @@ where
     /// Whether the initial list has been listed, cached and handed to the handlers'
     /// queues.
     pub fn has_synced(&self) -> bool {
-        self.shared.state.borrow().synced
+        self.shared.state.has_synced()
     }
 
     /// Whether the informer has stopped (its task ended: handlers drained).
     pub fn has_stopped(&self) -> bool {
-        self.shared.state.borrow().stopped
+        self.shared.state.has_stopped()
     }
 
     /// Waits until [`has_synced`](Informer::has_synced). The future always ends (as
@@ -185,7 +184,7 @@ where
     ///
     /// [`StoppedBeforeSync`] once the informer stopped without syncing.
     pub async fn wait_until_synced(&self) -> Result<(), StoppedBeforeSync> {
-        wait_synced(&self.shared.state.subscribe()).await
+        self.shared.state.wait().await
     }
 
     /// The resource version the reflector last synced to (its next watch starts
@@ -402,8 +401,8 @@ where
             .get()
             .is_some_and(ReflectorHandle::has_synced);
         let queue_synced = self.queue.get().is_some_and(OrderedFifo::has_synced);
-        if !self.state.borrow().synced && reflector_synced && queue_synced {
-            self.state.send_modify(|state| state.synced = true);
+        if !self.state.has_synced() && reflector_synced && queue_synced {
+            self.state.mark_synced();
         }
     }
 
@@ -429,11 +428,10 @@ where
 
 impl<T: Keyed, S> fmt::Debug for Informer<T, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = *self.shared.state.borrow();
         f.debug_struct("Informer")
             .field("name", &*self.shared.name.lock())
-            .field("has_synced", &state.synced)
-            .field("stopped", &state.stopped)
+            .field("has_synced", &self.shared.state.has_synced())
+            .field("stopped", &self.shared.state.has_stopped())
             .field("handlers", &self.shared.listeners.lock().list.len())
             .finish_non_exhaustive()
     }

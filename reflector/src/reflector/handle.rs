@@ -8,14 +8,13 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use store_core::ResourceVersion;
-use tokio::sync::watch;
 
 use crate::error::StoppedBeforeSync;
-use crate::readiness::{wait_synced, SyncState};
+use crate::readiness::Readiness;
 
 /// What the reflector shares with its [`ReflectorHandle`]s.
 pub(super) struct Shared {
-    pub(super) state: watch::Sender<SyncState>,
+    pub(super) state: Readiness,
     pub(super) last_sync_resource_version: Mutex<Option<ResourceVersion>>,
     /// Lists written to the store (the first one included).
     pub(super) lists: AtomicU64,
@@ -26,9 +25,8 @@ pub(super) struct Shared {
 impl Shared {
     /// Not synced, not stopped, no version, nothing counted.
     pub(super) fn new() -> Self {
-        let (state, _) = watch::channel(SyncState::default());
         Shared {
-            state,
+            state: Readiness::new(),
             last_sync_resource_version: Mutex::new(None),
             lists: AtomicU64::new(0),
             watches: AtomicU64::new(0),
@@ -42,7 +40,7 @@ pub(super) struct StopGuard(pub(super) Arc<Shared>);
 
 impl Drop for StopGuard {
     fn drop(&mut self) {
-        self.0.state.send_modify(|state| state.stopped = true);
+        self.0.state.mark_stopped();
     }
 }
 
@@ -61,13 +59,13 @@ impl ReflectorHandle {
 
     /// Whether the first list has been written to the store.
     pub fn has_synced(&self) -> bool {
-        self.shared.state.borrow().synced
+        self.shared.state.has_synced()
     }
 
     /// Whether the reflector has stopped (its `run` ended or was dropped, or the
     /// reflector was dropped without running).
     pub fn has_stopped(&self) -> bool {
-        self.shared.state.borrow().stopped
+        self.shared.state.has_stopped()
     }
 
     /// Waits until the first list has been written to the store: `Ok` at once if it
@@ -78,9 +76,7 @@ impl ReflectorHandle {
     /// [`StoppedBeforeSync`] once the reflector stopped (its `run` ended or was
     /// dropped) without syncing.
     pub async fn wait_until_synced(&self) -> Result<(), StoppedBeforeSync> {
-        // The sender lives in `shared`, which this handle keeps alive: the wait cannot
-        // fail with "closed" while we hold it.
-        wait_synced(&self.shared.state.subscribe()).await
+        self.shared.state.wait().await
     }
 
     /// The resource version of the last list, event or bookmark applied: where the

@@ -401,7 +401,7 @@ where
             metrics::counter!("reflector_relists_total", "name" => self.name.clone()).increment(1);
         }
         self.set_last_synced(listed_version);
-        self.shared.state.send_modify(|state| state.synced = true);
+        self.shared.state.mark_synced();
         if run.resync.is_none() {
             run.resync = self.config.resync_period.and_then(resync_clock);
         }
