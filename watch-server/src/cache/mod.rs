@@ -12,6 +12,8 @@
 pub(crate) mod entry;
 pub mod error;
 pub(crate) mod event;
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod write;
 
 pub use error::WatchCacheError;
@@ -430,23 +432,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::fixtures::{cm, ready};
     use reflector::{Change, ReflectorStore, StoreError};
-
-    use crate::configmap::ConfigMap;
-
-    fn cm(ns: &str, name: &str, tier: &str) -> Arc<ConfigMap> {
-        Arc::new(ConfigMap::new(ns, name).with_label("tier", tier))
-    }
-
-    fn ready(items: Vec<Arc<ConfigMap>>, rv: &str) -> WatchCache<ConfigMap> {
-        let cache = WatchCache::new(WatchCacheConfig {
-            window: 3,
-            watch_buffer: 2,
-            list_snapshots: 4,
-        });
-        cache.apply(Change::Replaced(items, rv.into())).unwrap();
-        cache
-    }
 
     #[test]
     fn the_window_expires_old_versions_and_a_relist_resets_it() {

@@ -322,25 +322,11 @@ impl<T: ServedResource> Watch<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::fixtures::{cm, ready};
     use reflector::{Change, ReflectorStore};
     use store_core::ResourceVersion;
 
-    use crate::cache::WatchCacheConfig;
     use crate::configmap::ConfigMap;
-
-    fn cm(ns: &str, name: &str, tier: &str) -> Arc<ConfigMap> {
-        Arc::new(ConfigMap::new(ns, name).with_label("tier", tier))
-    }
-
-    fn ready(items: Vec<Arc<ConfigMap>>, rv: &str) -> WatchCache<ConfigMap> {
-        let cache = WatchCache::new(WatchCacheConfig {
-            window: 3,
-            watch_buffer: 2,
-            list_snapshots: 4,
-        });
-        cache.apply(Change::Replaced(items, rv.into())).unwrap();
-        cache
-    }
 
     /// The change `make` of `object` at version `rv`, applied.
     fn at(
