@@ -55,7 +55,7 @@
 //!   in arrival order across keys: client-go's `RealFIFO`, what informers run on) —
 //!   and what they share: the [`Queue`] trait, [`Requeue`], [`PopError`],
 //!   [`KnownObjects`].
-//! - [`panic`]: the message of a caught panic in user code.
+//! - [`panic`](mod@panic): the message of a caught panic in user code.
 //! - [`resource_version`]: [`ResourceVersion`], the opaque version of a source's state.
 //! - [`status`]: [`Status`], the typed, wire-compatible Kubernetes error.
 //! - [`error`]: [`Error`], what this crate's operations report.

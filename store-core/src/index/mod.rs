@@ -32,7 +32,7 @@ type IndexFn<T> = dyn Fn(&T) -> Vec<String> + Send + Sync;
 /// Cheap to clone (the function is shared). The function must be pure — the same
 /// object must always give the same values — because a store runs it again only
 /// when the object changes. A function that panics makes the write that ran it fail
-/// with [`Error::IndexFunctionPanicked`](crate::Error::IndexFunctionPanicked); the store is
+/// with [`Error::IndexFunctionPanicked`]; the store is
 /// left as it was.
 ///
 /// ```

@@ -79,7 +79,7 @@ pub trait Queue {
 /// queue; `pop` then returns [`PopError::Requeued`] with the inner error.
 ///
 /// A requeue never overwrites a newer version of the key queued meanwhile: a
-/// [`Fifo`](crate::Fifo) keeps the newer object, a [`DeltaFifo`](crate::DeltaFifo) puts
+/// [`Fifo`] keeps the newer object, a [`DeltaFifo`] puts
 /// the popped deltas in front of the newer ones.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Requeue<E>(pub E);

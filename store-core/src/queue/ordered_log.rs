@@ -25,7 +25,7 @@ pub(super) struct Entry<T: Keyed> {
     pub(super) seq: u64,
 }
 
-/// Entries popped together by [`OrderedFifo::pop_batch`], oldest first: never two of
+/// Entries popped together by [`OrderedFifo::pop_batch`](super::OrderedFifo::pop_batch), oldest first: never two of
 /// one key, never some of the initial list and some after it, and a `ReplacedAll`
 /// always alone.
 pub struct Batch<T: Keyed> {
