@@ -23,6 +23,6 @@ pub(crate) fn ready(items: Vec<Arc<ConfigMap>>, rv: &str) -> WatchCache<ConfigMa
     });
     cache
         .apply(Change::Replaced(items, rv.into()))
-        .expect("a list of ConfigMaps at a numeric version");
+        .expect("a list of ConfigMaps at a numeric version"); // ok: test fixture
     cache
 }
