@@ -41,12 +41,19 @@
 //! - [`sources`]: the sources — [`MemoryServer`] (the embedded versioned source, with
 //!   fault injection), `EtcdSource` (feature `etcd`: a real etcd's key prefix) and
 //!   `KubeSource` (feature `kube`: the Kubernetes API).
-//! - [`store`]: [`ReflectorStore`], what a reflector writes into, and the [`Change`]s
-//!   it applies (each with its resource version).
+//! - [`store`]: [`ReflectorStore`], what a reflector writes into, the [`Change`]s it
+//!   applies (each with its resource version) and the [`StoreError`] it may refuse one
+//!   with.
 //! - [`reflector`](mod@reflector): [`Reflector`], its [`ReflectorConfig`],
 //!   [`BackoffConfig`] and [`ReflectorHandle`].
 //! - [`informer`]: [`Informer`] and its handlers.
 //! - [`error`]: [`ReflectorError`], what the error hook receives.
+//! - `readiness` (private): synced-or-stopped and the wait on it, shared by the
+//!   reflector's and the informer's handles.
+//!
+//! The serving half — the event window, watcher fan-out and list snapshots the
+//! `MemoryServer` serves from, and `Revision` — is the `serve` crate, shared with
+//! `watch-server`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
