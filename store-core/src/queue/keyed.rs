@@ -3,6 +3,12 @@
 //! processing closure, requeue, `has_synced`. The queues differ only in their
 //! accumulator (the latest object, or the deltas of a key).
 
+// The per-item path (push, take, finish, process) is marked `#[inline]`: split over
+// `engine.rs` and `keyed.rs`, its generic functions land in different codegen units of
+// the crate that uses them and stop being inlined into each other, which cost a
+// `Fifo<u64>` 788 -> 855 instructions per item; with these marks it is 751
+// (`queue_work fifo u64` under cachegrind, BENCHMARKS.md).
+
 use std::collections::VecDeque;
 use std::hash::Hash;
 use std::sync::Arc;
@@ -125,11 +131,13 @@ impl<K: Hash + Eq + Clone, A, S> State<K, A, S> {
         self.in_flight.iter()
     }
 
+    #[inline]
     fn is_live(&self, key: &K, seq: u64) -> bool {
         self.items.get(key).is_some_and(|slot| slot.seq == seq)
     }
 
     /// Queues `acc` under a key that is not queued, at the back.
+    #[inline]
     pub(crate) fn push_back(&mut self, key: K, acc: A) {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -143,6 +151,7 @@ impl<K: Hash + Eq + Clone, A, S> State<K, A, S> {
 
     /// Merges `value` into a queued key's accumulator in place (keeping its
     /// position), or queues it at the back.
+    #[inline]
     pub(crate) fn upsert(&mut self, key: K, value: A, merge: impl FnOnce(&mut A, A)) {
         match self.items.get_mut(&key) {
             Some(slot) => merge(&mut slot.acc, value),
@@ -151,6 +160,7 @@ impl<K: Hash + Eq + Clone, A, S> State<K, A, S> {
     }
 
     /// Takes a key out of the queue; its entry turns stale.
+    #[inline]
     pub(crate) fn remove<Q>(&mut self, key: &Q) -> Option<A>
     where
         Q: Hash + Equivalent<K> + ?Sized,
@@ -161,6 +171,7 @@ impl<K: Hash + Eq + Clone, A, S> State<K, A, S> {
     }
 
     /// Bookkeeping for an entry leaving without being popped.
+    #[inline]
     fn forget(&mut self, seq: u64) {
         self.stale += 1;
         if seq < self.initial_boundary {
@@ -197,6 +208,7 @@ impl<K: Hash + Eq + Clone, A, S> State<K, A, S> {
     }
 
     /// Records a write. The first `replace` calls [`State::end_first_replace`] instead.
+    #[inline]
     pub(crate) fn mark_populated(&mut self) {
         self.populated = true;
     }
@@ -215,6 +227,7 @@ impl<K: Hash + Eq + Clone, A, S> State<K, A, S> {
         self.populated && self.initial_remaining == 0
     }
 
+    #[inline]
     fn take_front(&mut self) -> Option<Taken<K, A>> {
         let summarize = self.summarize;
         while let Some((key, seq)) = self.order.pop_front() {
@@ -252,6 +265,7 @@ impl<K: Hash + Eq + Clone, A, S> State<K, A, S> {
 
     /// A popper is done with `key`: counts it for `has_synced` and lets a parked
     /// newer entry of the key go back to the front.
+    #[inline]
     fn finish(&mut self, key: &K, counts_toward_sync: bool) {
         if counts_toward_sync {
             self.initial_remaining = self.initial_remaining.saturating_sub(1);
@@ -268,14 +282,17 @@ impl<K: Hash + Eq + Clone, A, S> State<K, A, S> {
 impl<K: Hash + Eq + Clone, A, S> Core for State<K, A, S> {
     type Taken = Taken<K, A>;
 
+    #[inline]
     fn take(&mut self, _max: usize) -> Option<Taken<K, A>> {
         self.take_front()
     }
 
+    #[inline]
     fn queued(&self) -> usize {
         self.items.len()
     }
 
+    #[inline]
     fn has_synced(&self) -> bool {
         State::has_synced(self)
     }
@@ -290,6 +307,7 @@ impl<K: Hash + Eq + Clone, A, S> Engine<State<K, A, S>> {
 
 impl<K: Hash + Eq + Clone, A, S> Engine<State<K, A, S>> {
     /// Blocks for an item, then processes it (see [`Engine::process`]).
+    #[inline]
     pub(crate) fn pop<R, E>(
         &self,
         process: impl FnOnce(&A, bool) -> Result<R, Requeue<E>>,
@@ -325,6 +343,7 @@ impl<K: Hash + Eq + Clone, A, S> Engine<State<K, A, S>> {
     /// Runs `process` on a taken item outside the lock; on [`Requeue`] puts the item
     /// back (through `merge` when the key was queued again meanwhile). The item
     /// counts as popped for `has_synced` once `process` returns, or unwinds.
+    #[inline]
     pub(crate) fn process<R, E>(
         &self,
         taken: Taken<K, A>,

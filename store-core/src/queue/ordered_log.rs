@@ -233,6 +233,7 @@ impl<T: Keyed> Log<T> {
 impl<T: Keyed> Core for Log<T> {
     type Taken = Taken<T>;
 
+    #[inline]
     fn take(&mut self, max: usize) -> Option<Taken<T>> {
         let first = self.entries.pop_front()?;
         let initial_side = self.is_initial(&first);
@@ -274,10 +275,12 @@ impl<T: Keyed> Core for Log<T> {
         })
     }
 
+    #[inline]
     fn queued(&self) -> usize {
         self.entries.len()
     }
 
+    #[inline]
     fn has_synced(&self) -> bool {
         self.populated && self.initial_remaining == 0
     }
