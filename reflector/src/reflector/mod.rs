@@ -254,12 +254,6 @@ where
     }
 
     /// Lists and watches until `shutdown` is cancelled; see the type's documentation.
-    ///
-    /// # Panics
-    ///
-    /// Panics after the first list when the configured
-    /// [`resync_period`](ReflectorConfig::resync_period) is `Some` of zero, or of a
-    /// period so long that the clock overflows (tokio's `interval_at` refuses both).
     pub async fn run(self, shutdown: CancellationToken) {
         let span = tracing::info_span!("reflector", name = %self.name);
         self.run_until(shutdown).instrument(span).await;
