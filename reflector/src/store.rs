@@ -4,6 +4,7 @@
 //! refuses a change with.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::sync::Arc;
 
 use store_core::{
@@ -124,6 +125,15 @@ pub trait ReflectorStore<T: Keyed>: Send + Sync + 'static {
     fn supports_in_place_relist(&self) -> bool {
         false
     }
+
+    /// Waits until the store has room for another page of an in-place relist. The
+    /// reflector awaits it after each [`Change::RelistPage`], so that a store which
+    /// hands its changes on to a consumer (an informer's queue) holds about one page
+    /// more than its steady state during a relist, not a whole list the consumer has
+    /// yet to catch up with. Shutdown ends the wait. The default: at once.
+    fn ready_for_page(&self) -> impl Future<Output = ()> + Send {
+        std::future::ready(())
+    }
 }
 
 /// A page of an in-place relist into a cache: one `apply_batch` (one write lock for a
@@ -236,5 +246,9 @@ impl<T: Keyed, S: ReflectorStore<T>> ReflectorStore<T> for Arc<S> {
 
     fn supports_in_place_relist(&self) -> bool {
         (**self).supports_in_place_relist()
+    }
+
+    fn ready_for_page(&self) -> impl Future<Output = ()> + Send {
+        (**self).ready_for_page()
     }
 }

@@ -8,7 +8,8 @@ use conformance::scripted::{Scripted, Then, WatchAnswer};
 use parking_lot::Mutex;
 use reflector::informer::HandlerFns;
 use reflector::{
-    HandlerRegistration, Informer, InformerStopped, MemoryServer, ReflectorConfig, WatchEvent,
+    HandlerRegistration, Informer, InformerStopped, MemoryServer, ReflectorConfig, RelistMode,
+    WatchEvent,
 };
 use store_core::{Cache, DeletedObject, Keyed, ResourceVersion, Status};
 use tokio_util::sync::CancellationToken;
@@ -123,10 +124,9 @@ async fn handlers_see_changes_in_source_order_across_keys() {
     running.await.expect("no panic");
 }
 
-/// A relist's handler events, in both relist modes: the deletions first (tombstones,
-/// key order), then adds and updates in list order; an unchanged object reaches no
-/// handler without a resync.
-async fn relist_events(atomic: bool) -> Vec<String> {
+/// A relist's handler events, with the informer's queue taking a relist as one entry
+/// (`atomic`) or entry by entry, and the reflector relisting in `mode`.
+async fn relist_events(atomic: bool, mode: RelistMode) -> Vec<String> {
     let source = Scripted::new();
     source.list_ok(vec![obj(1, "1"), obj(2, "1"), obj(4, "1")], "10");
     source.watch(WatchAnswer::Stream(vec![expired()], Then::Close));
@@ -134,6 +134,7 @@ async fn relist_events(atomic: bool) -> Vec<String> {
     source.watch(WatchAnswer::Stream(vec![], Then::Hang));
     let log = Log::default();
     let mut builder = Informer::builder_with_store(Arc::clone(&source), Cache::new())
+        .with_config(ReflectorConfig::default().with_relist_mode(mode))
         .with_relist_as_one_entry(atomic);
     let handler = builder.add_handler(recording(&log));
     let shutdown = CancellationToken::new();
@@ -153,8 +154,10 @@ async fn relist_events(atomic: bool) -> Vec<String> {
 
 #[tokio::test(start_paused = true)]
 async fn atomic_and_non_atomic_relists_give_the_same_ordered_events() {
-    // 4 is relisted unchanged (same resource version): no handler without a resync
-    // hears of it
+    // An atomic relist (one `Replaced`): the deletions first (tombstones, key order),
+    // then adds and updates in list order, whether the queue takes it as one entry or
+    // entry by entry. 4 is relisted unchanged (same resource version): no handler
+    // without a resync hears of it.
     let expected = [
         "add 1@1 true",
         "add 2@1 true",
@@ -163,8 +166,34 @@ async fn atomic_and_non_atomic_relists_give_the_same_ordered_events() {
         "add 3@15 false",
         "update 2@1->12",
     ];
-    assert_eq!(relist_events(true).await, expected, "atomic");
-    assert_eq!(relist_events(false).await, expected, "non-atomic");
+    assert_eq!(
+        relist_events(true, RelistMode::Atomic).await,
+        expected,
+        "atomic"
+    );
+    assert_eq!(
+        relist_events(false, RelistMode::Atomic).await,
+        expected,
+        "non-atomic"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_relist_in_place_gives_its_deletions_last() {
+    // The default: pages as they come (adds and updates in list order), then the keys
+    // not seen go, as client-go's `DeltaFIFO.Replace` queues them; the queue's choice
+    // changes nothing.
+    let expected = [
+        "add 1@1 true",
+        "add 2@1 true",
+        "add 4@1 true",
+        "add 3@15 false",
+        "update 2@1->12",
+        "delete 1 tombstone",
+    ];
+    assert_eq!(ReflectorConfig::default().relist_mode, RelistMode::InPlace);
+    assert_eq!(relist_events(true, RelistMode::InPlace).await, expected);
+    assert_eq!(relist_events(false, RelistMode::InPlace).await, expected);
 }
 
 #[tokio::test(start_paused = true)]

@@ -736,3 +736,70 @@ async fn a_zero_or_endless_resync_period_means_no_resync() {
         running.stop().await;
     }
 }
+
+/// A cache that notes which thread each change reached it on.
+#[derive(Clone, Default)]
+struct ThreadNoting {
+    cache: Cache<Item>,
+    threads: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+impl ReflectorStore<Item> for ThreadNoting {
+    fn apply(&self, change: Change<Item>) -> Result<(), StoreError> {
+        let thread = std::thread::current().name().map(str::to_owned);
+        self.threads.lock().push(thread);
+        self.cache.apply(change)
+    }
+
+    fn supports_in_place_relist(&self) -> bool {
+        self.cache.supports_in_place_relist()
+    }
+}
+
+/// Runs a reflector (list, one event) into a [`ThreadNoting`] store on the current
+/// runtime; the names of the threads its changes came from.
+async fn threads_of_a_reflector(config: ReflectorConfig) -> Vec<Option<String>> {
+    let source = Scripted::new();
+    source.list_ok(vec![item(1, 1)], "5");
+    source.watch(WatchAnswer::Stream(vec![added(2, 6, "6")], Then::Hang));
+    let store = ThreadNoting::default();
+    let reflector = Reflector::new(Arc::clone(&source), store.clone())
+        .with_config(config)
+        .with_name("tests::Item");
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(reflector.run(shutdown.clone()));
+    while store.cache.len() < 2 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    shutdown.cancel();
+    running.await.expect("no panic");
+    let threads = store.threads.lock().clone();
+    threads
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_multi_thread_runtime_the_reflector_runs_on_a_thread_of_its_own() {
+    let threads = threads_of_a_reflector(ReflectorConfig::default()).await;
+    assert_eq!(threads.len(), 2, "the list and the event");
+    assert!(
+        threads
+            .iter()
+            .all(|name| name.as_deref() == Some("reflector Item")),
+        "{threads:?}"
+    );
+    // Turned off: the caller's workers.
+    let threads = threads_of_a_reflector(ReflectorConfig::default().with_own_thread(false)).await;
+    assert!(
+        threads
+            .iter()
+            .all(|name| name.as_deref() != Some("reflector Item")),
+        "{threads:?}"
+    );
+}
+
+#[tokio::test]
+async fn on_a_current_thread_runtime_the_reflector_runs_inline() {
+    let here = std::thread::current().name().map(str::to_owned);
+    let threads = threads_of_a_reflector(ReflectorConfig::default()).await;
+    assert_eq!(threads, [here.clone(), here]);
+}

@@ -1,6 +1,7 @@
 //! `RelistMode::InPlace` (DESIGN §10): a relist's pages reach the store as they arrive,
-//! the unseen keys go at the end; the first list is one replace; a store that does not
-//! take in-place relists, or the default mode, gets one `Replaced`.
+//! the unseen keys go at the end; the first list is one replace. It is the default (since
+//! 0.2); a store that does not take in-place relists, or `RelistMode::Atomic`, gets one
+//! `Replaced`. An informer relisting in place holds its queue to about a page.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -367,4 +368,72 @@ async fn a_streaming_relist_in_place_writes_pages_of_the_configured_size() {
         ]
     );
     assert_eq!(store.content(), [(1, 2), (4, 1)]);
+}
+
+/// An informer relisting in place waits for its processing task between pages: its
+/// queue never holds much more than a page, however fast the source lists (without the
+/// wait, a source answering at once queued thousands here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_informer_relisting_in_place_keeps_its_queue_to_about_a_page() {
+    const PAGES: u32 = 20;
+    const PAGE: u32 = 500;
+    let source = Scripted::new();
+    let all = |version| {
+        (0..PAGES * PAGE)
+            .map(|key| item(key, version))
+            .collect::<Vec<_>>()
+    };
+    source.list_ok(all(1), "10");
+    source.watch(WatchAnswer::Stream(
+        vec![Ok(WatchEvent::Error(Box::new(Status::expired("relist"))))],
+        Then::Close,
+    ));
+    for page in 0..PAGES {
+        let items = (page * PAGE..(page + 1) * PAGE)
+            .map(|key| item(key, 2))
+            .collect();
+        let next = (page + 1 < PAGES).then(|| (page + 1).to_string());
+        source.list_page(items, "20", next.as_deref());
+    }
+    source.watch(WatchAnswer::Stream(vec![], Then::Hang));
+
+    let informer_cell = Arc::new(std::sync::OnceLock::new());
+    let most_queued = Arc::new(Mutex::new(0usize));
+    let (cell, most) = (Arc::clone(&informer_cell), Arc::clone(&most_queued));
+    let mut builder = reflector::Informer::builder_with_store(Arc::clone(&source), Cache::new())
+        .with_config(
+            ReflectorConfig::default()
+                .with_page_size(Some(PAGE as usize))
+                .with_always_paginate(true),
+        );
+    builder.add_handler(reflector::HandlerFns::<Item>::new().on_update(move |_, _| {
+        if let Some(informer) = cell.get() {
+            let informer: &reflector::Informer<Item, Cache<Item>> = informer;
+            let queued = informer.metrics().queued_items;
+            let mut most = most.lock();
+            *most = (*most).max(queued);
+        }
+    }));
+    let shutdown = CancellationToken::new();
+    let (informer, running) = builder.start(shutdown.clone());
+    let _ = informer_cell.set(informer.clone());
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let metrics = informer.metrics();
+        let at = metrics.store_resource_version;
+        if at.as_ref().map(|rv| rv.as_str()) == Some("20") && metrics.queued_items == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "relisted in time");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    shutdown.cancel();
+    running.await.expect("informer ends");
+    assert!(informer.store().list().iter().all(|i| i.version == 2));
+    let most = *most_queued.lock();
+    // The backlog allowed (1 000) plus the page written before the wait.
+    assert!(
+        most <= 1_000 + PAGE as usize,
+        "the queue held {most} entries"
+    );
 }

@@ -2,16 +2,21 @@
 //! and relist mode (DESIGN §10), each in a fresh process.
 //!
 //! `relist_memory CONTENDER MODE [N]` (CONTENDER `cache`, `sharded` or `informer`,
-//! MODE `atomic` or `in-place`, over paginated lists, or `stream-atomic` or
-//! `stream-in-place`, over streaming lists) syncs a reflector (or an informer) from a source that
+//! MODE `default` (the reflector's default configuration), `atomic` or `in-place`, over
+//! paginated lists, or `stream-default`, `stream-atomic` or `stream-in-place`, over
+//! streaming lists) syncs a reflector (or an informer) from a source that
 //! decodes fresh ConfigMaps of about 3 KB for every list, as a real API server's
 //! client does, in pages of 500; it reads the steady resident set (`VmRSS`), resets
 //! the peak (`/proc/self/clear_refs`), makes the watch answer Expired so that the
 //! reflector relists, and once the store holds the relisted objects reads the peak
 //! (`VmHWM`). `relist_memory all [N]` runs every combination in a child process, once
 //! with glibc's default arenas and once with `MALLOC_ARENA_MAX=1`, and prints a
-//! Markdown table. `RELIST_CURRENT_THREAD=1` runs the reflector (and the informer)
-//! on a current-thread runtime instead of two workers.
+//! Markdown table. `relist_memory defaults [N]` runs each contender in its default
+//! configuration over paginated and streaming lists, with glibc's default arenas and no
+//! environment variable, one process per row, in the same table. The reflector runs
+//! on a tokio runtime of two workers; `RELIST_CURRENT_THREAD=1` runs it (and the
+//! informer) on a current-thread runtime instead, `RELIST_OWN_THREAD=0` turns
+//! [`ReflectorConfig::own_thread`] off.
 
 use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -33,6 +38,8 @@ use tokio_util::sync::CancellationToken;
 const CONTENDERS: [&str; 3] = ["cache", "sharded", "informer"];
 /// The relist mode, over paginated lists or (`stream-`) streaming lists.
 const MODES: [&str; 4] = ["atomic", "in-place", "stream-atomic", "stream-in-place"];
+/// The default configuration, over paginated lists or (`stream-`) streaming lists.
+const DEFAULT_MODES: [&str; 2] = ["default", "stream-default"];
 
 /// About 3 KB per object: 24 data values of 100 bytes plus the metadata.
 fn spec() -> ObjectSpec {
@@ -122,9 +129,15 @@ impl ListerWatcher<ConfigMap> for Generator {
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let contender = args.next().unwrap_or_else(|| "all".to_owned());
-    if contender == "all" {
-        let count = parse_count(args.next());
-        return count.map_or(ExitCode::FAILURE, all);
+    if contender == "all" || contender == "defaults" {
+        let Some(count) = parse_count(args.next()) else {
+            return ExitCode::FAILURE;
+        };
+        return if contender == "all" {
+            table(count, &MODES, &[None, Some("1")], false)
+        } else {
+            table(count, &DEFAULT_MODES, &[None], true)
+        };
     }
     let mode = args.next().unwrap_or_default();
     let Some(count) = parse_count(args.next()) else {
@@ -132,6 +145,7 @@ fn main() -> ExitCode {
     };
     let streaming = mode.starts_with("stream-");
     let relist_mode = match mode.trim_start_matches("stream-") {
+        "default" => ReflectorConfig::default().relist_mode,
         "atomic" => RelistMode::Atomic,
         "in-place" => RelistMode::InPlace,
         _ => return usage(),
@@ -153,8 +167,9 @@ fn main() -> ExitCode {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: relist_memory all [N] | relist_memory {} {} [N]",
+        "usage: relist_memory all|defaults [N] | relist_memory {} {}|{} [N]",
         CONTENDERS.join("|"),
+        DEFAULT_MODES.join("|"),
         MODES.join("|")
     );
     ExitCode::FAILURE
@@ -211,9 +226,11 @@ fn measure(contender: &str, mode: RelistMode, streaming: bool, count: usize) -> 
             watches: AtomicUsize::new(0),
             relist: Arc::new(Notify::new()),
         });
+        let own_thread = std::env::var_os("RELIST_OWN_THREAD").is_none_or(|value| value != "0");
         let config = ReflectorConfig::default()
             .with_relist_mode(mode)
-            .with_streaming_list(streaming);
+            .with_streaming_list(streaming)
+            .with_own_thread(own_thread);
         let shutdown = CancellationToken::new();
         // Whether the store holds the list at this version.
         let at: Box<dyn Fn(&str) -> bool> = match contender {
@@ -272,7 +289,14 @@ async fn wait_for(done: impl Fn() -> bool) {
     }
 }
 
-fn all(count: usize) -> ExitCode {
+/// One row per contender, mode and malloc arena setting, each in a child process;
+/// `defaults`: without this program's own environment variables either.
+fn table(
+    count: usize,
+    modes: &[&str],
+    arena_settings: &[Option<&str>],
+    defaults: bool,
+) -> ExitCode {
     let Ok(exe) = std::env::current_exe() else {
         eprintln!("cannot find this program to run it per contender");
         return ExitCode::FAILURE;
@@ -283,12 +307,17 @@ fn all(count: usize) -> ExitCode {
     println!("|---|---|---:|---:|---:|");
     let mut failed = false;
     for contender in CONTENDERS {
-        for (mode, arenas) in MODES
-            .into_iter()
-            .flat_map(|mode| [(mode, None), (mode, Some("1"))])
+        for (mode, arenas) in modes
+            .iter()
+            .flat_map(|&mode| arena_settings.iter().map(move |&arenas| (mode, arenas)))
         {
             let mut command = Command::new(&exe);
             command.args([contender, mode, &count.to_string()]);
+            if defaults {
+                command
+                    .env_remove("RELIST_CURRENT_THREAD")
+                    .env_remove("RELIST_OWN_THREAD");
+            }
             match arenas {
                 None => command.env_remove("MALLOC_ARENA_MAX"),
                 Some(max) => command.env("MALLOC_ARENA_MAX", max),

@@ -285,8 +285,10 @@ where
         config.resync_period = check;
         let cached_in = shared.store.clone();
         let due = Arc::downgrade(&shared);
+        let popped = Arc::new(tokio::sync::Notify::new());
         let writer = QueueWriter {
             queue: queue.clone(),
+            popped: Arc::clone(&popped),
             transform,
             cached: Arc::new(move |obj: &T| cached_in.get(&obj.key())),
             on_error: Arc::clone(&shared.on_error),
@@ -312,7 +314,12 @@ where
         });
         let running = Arc::clone(&shared);
         let task = tokio::spawn(async move {
-            let processor = tokio::spawn(process(Arc::clone(&running), queue.clone(), batch_size));
+            let processor = tokio::spawn(process(
+                Arc::clone(&running),
+                queue.clone(),
+                batch_size,
+                popped,
+            ));
             reflector.await;
             queue.close();
             if let Err(error) = processor.await {

@@ -11,6 +11,7 @@ use store_core::{
     BatchWrite, DeletedObject, Delta, Indexer, Keyed, OrderedEvent, OrderedFifo, PopError, Queue,
     Requeue, Written,
 };
+use tokio::sync::Notify;
 
 use super::informer::Shared;
 use super::listener::Notification;
@@ -21,12 +22,13 @@ pub(super) async fn process<T, S>(
     shared: Arc<Shared<T, S>>,
     queue: OrderedFifo<T>,
     batch_size: usize,
+    popped: Arc<Notify>,
 ) where
     T: Keyed + Send + Sync + 'static,
     S: Indexer<T> + 'static,
 {
     loop {
-        let popped = queue
+        let popped_batch = queue
             .pop_batch_async(batch_size, |batch, is_initial_list| {
                 let started = std::time::Instant::now();
                 let events = distribute(&shared, batch.events(), is_initial_list);
@@ -41,7 +43,9 @@ pub(super) async fn process<T, S>(
                 Ok::<_, Requeue<store_core::Error>>(())
             })
             .await;
-        match popped {
+        let outcome = popped_batch;
+        popped.notify_waiters();
+        match outcome {
             Ok(()) => {}
             Err(PopError::Closed) => break,
             Err(PopError::Requeued(error)) => shared.report(&ReflectorError::Store(error.into())),

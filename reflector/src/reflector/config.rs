@@ -79,14 +79,44 @@ pub struct ReflectorConfig {
     /// [`ReflectorError::StreamingListStalled`]: crate::error::ReflectorError::StreamingListStalled
     pub streaming_list: bool,
     /// How a relist (any list after the first) reaches the store; see [`RelistMode`].
-    /// Default [`RelistMode::Atomic`].
+    /// Default [`RelistMode::InPlace`] (peak memory about 1× the steady state, as
+    /// client-go's informers); [`RelistMode::Atomic`] for a store whose readers must
+    /// never see a relist half done.
     pub relist_mode: RelistMode,
+    /// On a multi-thread runtime, run the reflector on a thread of its own (with a
+    /// current-thread runtime) rather than on the caller's workers. Default `true`.
+    ///
+    /// Every list is decoded where the reflector runs; on one thread for its whole
+    /// life, every list allocates from one malloc arena, so the memory a relist frees
+    /// (the objects it replaces) is the memory the next objects reuse. Spread over the
+    /// workers of a multi-thread runtime, glibc's one arena per thread keeps the freed
+    /// memory in the first list's arena while the relist grows another: measured 1.9–2.0×
+    /// the steady memory at the peak of a relist in place, against 1.02× on one thread
+    /// (`BENCHMARKS.md`, "Relist memory"). The source's requests still go through the
+    /// caller's runtime where the source's client lives (a kube `Client`, a tonic
+    /// channel): only the reflector's own work moves.
+    ///
+    /// On a current-thread runtime (where everything already runs on one thread, and
+    /// where tokio's paused test clock lives) the reflector runs inline whatever this
+    /// says; `false` runs it inline on a multi-thread runtime too.
+    pub own_thread: bool,
 }
 
-/// How a relist reaches the store (DESIGN §10).
+/// How a relist reaches the store (DESIGN §10). The default is [`InPlace`](RelistMode::InPlace).
 ///
 /// The first list always fills the store with one replace: the store is empty, so
 /// nothing is held twice.
+///
+/// Before 0.2 the default was `Atomic`; for a [`Cache`](store_core::Cache)
+/// whose readers must see the whole old list or the whole new one, ask for it:
+///
+/// ```
+/// use reflector::{ReflectorConfig, RelistMode};
+///
+/// let config = ReflectorConfig::default().with_relist_mode(RelistMode::Atomic);
+/// assert_eq!(config.relist_mode, RelistMode::Atomic);
+/// assert_eq!(ReflectorConfig::default().relist_mode, RelistMode::InPlace);
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RelistMode {
@@ -94,7 +124,6 @@ pub enum RelistMode {
     /// [`Cache`](store_core::Cache) reader never sees a half-relisted store, but the
     /// old content and the whole new list are held at once (about 2× the steady
     /// memory at the peak).
-    #[default]
     Atomic,
     /// Each page is written to the store as it arrives (an upsert per object) and the
     /// keys are marked seen; at the end, the keys not seen are removed (tombstones for
@@ -108,28 +137,18 @@ pub enum RelistMode {
     /// other unseen keys.
     ///
     /// The saving needs an allocator that reuses, for the new objects, the memory the
-    /// replaced ones free. glibc's default of one arena per thread often does not: the
-    /// relist decodes on another runtime worker than the first list did, so the freed
-    /// objects sit in one arena while the new ones grow another (measured: 1.93–1.96×
-    /// instead of 1.01–1.05×; `BENCHMARKS.md`). Either run the reflector (or the
-    /// informer) on a current-thread runtime of its own, so that every list decodes on
-    /// one thread and so in one arena (measured: 1.02× for a `Cache`, 1.05× for an
-    /// informer, with glibc's defaults), or run with `MALLOC_ARENA_MAX=1` or `2`.
+    /// replaced ones free. glibc's default of one arena per thread does when every
+    /// list is decoded on one thread, which is what
+    /// [`own_thread`](ReflectorConfig::own_thread) (on by default) ensures on a
+    /// multi-thread runtime; with it off, a relist decoded on another worker than the
+    /// first list peaks at about 2× (measured 1.93–1.96× instead of 1.01–1.05×;
+    /// `BENCHMARKS.md`).
     ///
-    /// ```no_run
-    /// # fn informer_future() -> impl std::future::Future<Output = ()> + Send + 'static { async {} }
-    /// // the rest of the program keeps its multi-thread runtime
-    /// let reflecting = std::thread::spawn(|| {
-    ///     tokio::runtime::Builder::new_current_thread()
-    ///         .enable_all()
-    ///         .build()
-    ///         .expect("a runtime")
-    ///         .block_on(informer_future()) // e.g. `reflector.run(shutdown)`
-    /// });
-    /// # reflecting.join().unwrap();
-    /// ```
+    /// This is how client-go's informers relist (their indexer is written delta by
+    /// delta), and what an [`Informer`](crate::Informer)'s handlers see either way.
     ///
     /// [`ReflectorStore::supports_in_place_relist`]: crate::store::ReflectorStore::supports_in_place_relist
+    #[default]
     InPlace,
 }
 
@@ -145,7 +164,8 @@ impl Default for ReflectorConfig {
             backoff: BackoffConfig::default(),
             internal_error_retry: Duration::ZERO,
             streaming_list: false,
-            relist_mode: RelistMode::Atomic,
+            relist_mode: RelistMode::InPlace,
+            own_thread: true,
         }
     }
 }
@@ -227,6 +247,14 @@ impl ReflectorConfig {
     #[must_use]
     pub fn with_relist_mode(mut self, relist_mode: RelistMode) -> Self {
         self.relist_mode = relist_mode;
+        self
+    }
+
+    /// Sets [`own_thread`](ReflectorConfig::own_thread): whether, on a multi-thread
+    /// runtime, the reflector runs on a thread of its own.
+    #[must_use]
+    pub fn with_own_thread(mut self, own_thread: bool) -> Self {
+        self.own_thread = own_thread;
         self
     }
 }

@@ -150,11 +150,7 @@ where
             if !self.take_page(sink, page.items) {
                 return Err(page_refused());
             }
-            // A source that answers without waiting (an in-memory one) would keep this
-            // task on its worker for the whole list; yielding lets the store's
-            // consumer (an informer's processing task) drain an in-place page before
-            // the next one is taken.
-            tokio::task::yield_now().await;
+            self.after_page(sink).await;
             match page.continue_token {
                 Some(token) if !token.is_empty() => {
                     if options.continue_token.is_none() && resource_version.as_str() == "0" {
@@ -184,6 +180,18 @@ where
             }
         }
         true
+    }
+
+    /// Between two pages: an in-place page waits for the store to have room for the
+    /// next (an informer's queue drained to about a page), and the task yields either
+    /// way — a source that answers without waiting (an in-memory one) would otherwise
+    /// keep it on its worker for the whole list, and the store's consumer (an
+    /// informer's processing task) off the CPU.
+    pub(super) async fn after_page(&self, sink: &Sink<T>) {
+        if matches!(sink, Sink::InPlace { .. }) {
+            self.store.ready_for_page().await;
+        }
+        tokio::task::yield_now().await;
     }
 
     /// Remembers which source instance the list came from.

@@ -32,6 +32,7 @@
 //! - `watch`: one watch, applied event by event, and what its end means.
 //! - `backoff`: [`BackoffConfig`], the wait between attempts and the retry budget
 //!   for watches answering `InternalError`.
+//! - `thread`: the thread of its own a reflector runs on, on a multi-thread runtime.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -58,6 +59,7 @@ mod config;
 mod handle;
 mod list;
 mod stream_list;
+mod thread;
 mod watch;
 
 pub use self::backoff::BackoffConfig;
@@ -254,9 +256,22 @@ where
     }
 
     /// Lists and watches until `shutdown` is cancelled; see the type's documentation.
+    ///
+    /// On a multi-thread runtime the work runs on a thread of the reflector's own
+    /// (unless [`ReflectorConfig::own_thread`] is off) and this future waits for it; a
+    /// panic there is resumed here, and dropping this future stops the thread as
+    /// shutdown does.
     pub async fn run(self, shutdown: CancellationToken) {
         let span = tracing::info_span!("reflector", name = %self.name);
-        self.run_until(shutdown).instrument(span).await;
+        if !(self.config.own_thread && thread::on_multi_thread_runtime()) {
+            return self.run_until(shutdown).instrument(span).await;
+        }
+        let name = thread_name(&self.name);
+        let run = move |stop| self.run_until(stop).instrument(span);
+        if let Err((run, error)) = thread::run_on_own_thread(name, &shutdown, run).await {
+            tracing::warn!(%error, "no thread of its own for the reflector: running on the caller's runtime");
+            run(shutdown).await;
+        }
     }
 
     async fn run_until(self, shutdown: CancellationToken) {
@@ -443,6 +458,13 @@ where
             hook(&error);
         }
     }
+}
+
+/// The name of a reflector's own thread: `reflector <last segment of its name>`
+/// (Linux shows the first 15 bytes).
+fn thread_name(name: &str) -> String {
+    let short = name.rsplit("::").next().unwrap_or(name);
+    format!("reflector {short}")
 }
 
 /// A list answer meaning the version asked for is gone (Expired/Gone) or not yet

@@ -138,7 +138,7 @@ where
                 if let (Some(key), Sink::InPlace { seen, .. }) = (gone, &mut *sink) {
                     seen.remove(&key);
                 }
-                tokio::task::yield_now().await;
+                self.after_page(sink).await;
             }
         }
     }
