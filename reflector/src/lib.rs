@@ -71,7 +71,10 @@ pub use informer::{
     EventHandler, HandlerFns, HandlerRegistration, Informer, InformerBuilder, InformerMetrics,
 };
 pub use reflector::{BackoffConfig, Reflector, ReflectorConfig, ReflectorHandle, RelistMode};
-pub use source::{ListOptions, ListPage, ListerWatcher, WatchEvent, WatchOptions, WatchStream};
+pub use source::{
+    ListOptions, ListPage, ListPart, ListStream, ListerWatcher, WatchEvent, WatchOptions,
+    WatchStream,
+};
 #[cfg(feature = "etcd")]
 pub use sources::etcd::{EtcdConfig, EtcdSource, EtcdWriter};
 #[cfg(feature = "kube")]

@@ -147,6 +147,20 @@ impl<T: fmt::Debug> fmt::Debug for WatchEvent<T> {
     }
 }
 
+/// A part of a list answer as it streams in ([`ListerWatcher::list_stream`]).
+#[derive(Debug)]
+pub enum ListPart<T> {
+    /// Objects decoded so far, in list order; more parts follow.
+    Items(Vec<Arc<T>>),
+    /// The last part: its objects, and the list's resource version, continue token and
+    /// source as a whole [`ListPage`] carries them.
+    Last(ListPage<T>),
+}
+
+/// A list answer as it streams in: [`ListPart::Items`] as objects are decoded, then
+/// one [`ListPart::Last`]; or an error, which ends it.
+pub type ListStream<'a, T> = BoxStream<'a, Result<ListPart<T>, Box<Status>>>;
+
 /// A watch: a stream of events, or of errors that end it. A stream that simply ends
 /// is a clean close (for instance the requested timeout passed).
 pub type WatchStream<T> = BoxStream<'static, Result<WatchEvent<T>, Box<Status>>>;
@@ -172,6 +186,21 @@ pub trait ListerWatcher<T: Keyed>: Send + Sync + 'static {
         options: ListOptions,
     ) -> impl Future<Output = Result<ListPage<T>, Box<Status>>> + Send;
 
+    /// Lists one page as it streams in: objects in parts as they are decoded, so that
+    /// the reflector writes (or gathers) them while the rest of the answer arrives, and
+    /// the answer is never held whole. The reflector lists through this.
+    ///
+    /// The default hands out [`list`](ListerWatcher::list)'s page as one
+    /// [`ListPart::Last`]; a source that reads a body off the network (`KubeSource`)
+    /// decodes it as it arrives instead. Errors are [`list`](ListerWatcher::list)'s,
+    /// and a stream that fails part-way fails the list: the reflector applies nothing
+    /// of an atomic relist, and the next list completes an in-place one.
+    fn list_stream(&self, options: ListOptions) -> ListStream<'_, T> {
+        futures::StreamExt::boxed(futures::stream::once(async move {
+            self.list(options).await.map(ListPart::Last)
+        }))
+    }
+
     /// Starts a watch of every change after `resource_version`.
     ///
     /// # Errors
@@ -193,6 +222,10 @@ impl<T: Keyed, L: ListerWatcher<T>> ListerWatcher<T> for Arc<L> {
         options: ListOptions,
     ) -> impl Future<Output = Result<ListPage<T>, Box<Status>>> + Send {
         (**self).list(options)
+    }
+
+    fn list_stream(&self, options: ListOptions) -> ListStream<'_, T> {
+        (**self).list_stream(options)
     }
 
     fn watch(

@@ -37,6 +37,16 @@ pub struct ReflectorConfig {
     /// honours pages, and every later list asks for them — or
     /// [`always_paginate`](ReflectorConfig::always_paginate) is set.
     pub page_size: Option<usize>,
+    /// How long a list answer may bring nothing — neither its start nor, for a source
+    /// that streams it in ([`ListerWatcher::list_stream`]), its next objects — before
+    /// the list fails (a `Timeout` status, reported) and is retried after a backoff: a
+    /// server that stalls mid-answer cannot hold a reflector forever. An atomic list
+    /// applies nothing of what it took; a relist in place is completed by the next
+    /// list. `None` (or zero): wait as long as it takes. Default 60 s (kube-apiserver's own
+    /// limit for a request that is not a watch).
+    ///
+    /// [`ListerWatcher::list_stream`]: crate::source::ListerWatcher::list_stream
+    pub list_timeout: Option<Duration>,
     /// Paginate every list, whatever its version (client-go: an explicitly set
     /// `WatchListPageSize`). Default `false`.
     pub always_paginate: bool,
@@ -156,6 +166,7 @@ impl Default for ReflectorConfig {
     fn default() -> Self {
         ReflectorConfig {
             page_size: Some(500),
+            list_timeout: Some(Duration::from_secs(60)),
             always_paginate: false,
             watch_timeout: Duration::from_secs(300)..=Duration::from_secs(600),
             min_watch_duration: Duration::from_secs(1),
@@ -176,6 +187,14 @@ impl ReflectorConfig {
     #[must_use]
     pub fn with_page_size(mut self, page_size: Option<usize>) -> Self {
         self.page_size = page_size;
+        self
+    }
+
+    /// Sets [`list_timeout`](ReflectorConfig::list_timeout): how long a list answer
+    /// may bring nothing before it fails; `None` for no limit.
+    #[must_use]
+    pub fn with_list_timeout(mut self, list_timeout: Option<Duration>) -> Self {
+        self.list_timeout = list_timeout;
         self
     }
 

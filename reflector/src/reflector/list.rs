@@ -10,7 +10,9 @@ use store_core::{Keyed, ResourceVersion, Status};
 
 use super::config::RelistMode;
 use super::Reflector;
-use crate::source::{ListOptions, ListerWatcher};
+use futures::StreamExt;
+
+use crate::source::{ListOptions, ListPage, ListPart, ListerWatcher};
 use crate::store::{Change, ReflectorStore, StoreError};
 
 /// Where the next list starts.
@@ -116,23 +118,18 @@ where
             continue_token: None,
         };
         loop {
-            let page = match self.source.list(options.clone()).await {
+            let page = match self.take_list(options.clone(), sink).await {
                 Ok(page) => page,
                 Err(status) if status.is_expired() && options.continue_token.is_some() => {
                     tracing::info!(%resource_version, %status, "continuation expired; listing in one answer");
-                    let full = self
-                        .source
-                        .list(ListOptions {
-                            resource_version: resource_version.clone(),
-                            limit: None,
-                            continue_token: None,
-                        })
-                        .await?;
                     // The pages taken so far belong to a snapshot that is gone.
                     sink.restart();
-                    if !self.take_page(sink, full.items) {
-                        return Err(page_refused());
-                    }
+                    let full = ListOptions {
+                        resource_version: resource_version.clone(),
+                        limit: None,
+                        continue_token: None,
+                    };
+                    let full = self.take_list(full, sink).await?;
                     self.set_source(full.source_id);
                     return Ok(full.resource_version);
                 }
@@ -147,10 +144,6 @@ where
                     page.source_id
                 ))));
             }
-            if !self.take_page(sink, page.items) {
-                return Err(page_refused());
-            }
-            self.after_page(sink).await;
             match page.continue_token {
                 Some(token) if !token.is_empty() => {
                     if options.continue_token.is_none() && resource_version.as_str() == "0" {
@@ -162,6 +155,50 @@ where
                     self.set_source(source_id);
                     return Ok(page.resource_version);
                 }
+            }
+        }
+    }
+
+    /// Takes one list answer (one page) into the sink as it streams in
+    /// ([`ListerWatcher::list_stream`]); the page's resource version, continue token
+    /// and source (its items are in the sink). An answer that brings nothing for
+    /// [`list_timeout`](super::ReflectorConfig::list_timeout) fails with a `Timeout`.
+    async fn take_list(
+        &self,
+        options: ListOptions,
+        sink: &mut Sink<T>,
+    ) -> Result<ListPage<T>, Box<Status>> {
+        let mut parts = self.source.list_stream(options);
+        loop {
+            let part = match self.config.list_timeout.filter(|limit| !limit.is_zero()) {
+                Some(limit) => tokio::time::timeout(limit, parts.next())
+                    .await
+                    .map_err(|_| {
+                        Box::new(Status::timeout(
+                            format!("the list answer brought nothing for {limit:?}"),
+                            0,
+                        ))
+                    })?,
+                None => parts.next().await,
+            };
+            let (items, last) = match part {
+                Some(Ok(ListPart::Items(items))) => (items, None),
+                Some(Ok(ListPart::Last(mut page))) => (std::mem::take(&mut page.items), Some(page)),
+                Some(Err(status)) => return Err(status),
+                None => {
+                    return Err(Box::new(Status::internal_error(
+                        "the list answer ended without its last part",
+                    )))
+                }
+            };
+            if !items.is_empty() || last.is_some() {
+                if !self.take_page(sink, items) {
+                    return Err(page_refused());
+                }
+                self.after_page(sink).await;
+            }
+            if let Some(page) = last {
+                return Ok(page);
             }
         }
     }

@@ -32,7 +32,17 @@ use kube::{Api, Client, Config, Resource};
 use serde::de::DeserializeOwned;
 use store_core::{Keyed, ResourceVersion, Status};
 
-use crate::source::{ListOptions, ListPage, ListerWatcher, WatchEvent, WatchOptions, WatchStream};
+use http_body_util::BodyExt;
+use kube::client::Body;
+
+use self::list_body::{ListBody, ListMeta};
+use crate::source::{
+    ListOptions, ListPage, ListPart, ListStream, ListerWatcher, WatchEvent, WatchOptions,
+    WatchStream,
+};
+
+mod json;
+mod list_body;
 
 /// The longest watch timeout asked of the API server: kube-apiserver caps requests
 /// at about 295 s, and kube-runtime asks for 290.
@@ -66,6 +76,8 @@ const INITIAL_EVENTS_END: &str = "k8s.io/initial-events-end";
 /// `config.default_retry = false`.
 pub struct KubeSource<K: Resource> {
     api: Api<K>,
+    client: Client,
+    drop_managed_fields: bool,
     decode_errors: Arc<AtomicU64>,
 }
 
@@ -73,6 +85,8 @@ impl<K: Resource + Clone> Clone for KubeSource<K> {
     fn clone(&self) -> Self {
         KubeSource {
             api: self.api.clone(),
+            client: self.client.clone(),
+            drop_managed_fields: self.drop_managed_fields,
             decode_errors: Arc::clone(&self.decode_errors),
         }
     }
@@ -81,6 +95,7 @@ impl<K: Resource + Clone> Clone for KubeSource<K> {
 impl<K: Resource> std::fmt::Debug for KubeSource<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KubeSource")
+            .field("drop_managed_fields", &self.drop_managed_fields)
             .field("decode_errors", &self.decode_errors.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
@@ -94,9 +109,22 @@ where
     /// A source over `api` (all namespaces, or the one the `Api` was made for).
     pub fn new(api: Api<K>) -> Self {
         KubeSource {
+            client: api.clone().into_client(),
             api,
+            drop_managed_fields: false,
             decode_errors: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Decodes every object without its `metadata.managedFields`: their bytes are
+    /// skipped as they stream in, never decoded or allocated (as client-go users do with
+    /// a transform, kube-rs users with `.modify()`, and the Java client by default).
+    /// Server-side apply records two or more entries per object, often a third of its
+    /// size; few controllers read them. Default `false`.
+    #[must_use]
+    pub fn drop_managed_fields(mut self, drop: bool) -> Self {
+        self.drop_managed_fields = drop;
+        self
     }
 
     /// Every namespace of the cluster `client` talks to.
@@ -133,7 +161,8 @@ where
         Self::from_config(config)
     }
 
-    /// How many events could not be decoded (and were skipped) since the start.
+    /// How many listed objects and events could not be decoded (and were skipped)
+    /// since the start.
     pub fn decode_errors(&self) -> u64 {
         self.decode_errors.load(Ordering::Relaxed)
     }
@@ -213,24 +242,39 @@ where
     K::DynamicType: Default,
 {
     async fn list(&self, options: ListOptions) -> Result<ListPage<K>, Box<Status>> {
-        let list = self
-            .api
-            .list(&list_params(&options))
-            .await
-            .map_err(status_of)?;
-        let resource_version = list.metadata.resource_version.unwrap_or_default();
-        if resource_version.is_empty() {
-            return Err(Status::internal_error(
-                "the list answer has no resource version: nothing could be watched from it",
-            )
-            .into());
+        let mut parts = self.list_stream(options);
+        let mut items = Vec::new();
+        while let Some(part) = parts.next().await {
+            match part? {
+                ListPart::Items(more) => items.extend(more),
+                ListPart::Last(mut page) => {
+                    items.append(&mut page.items);
+                    page.items = items;
+                    return Ok(page);
+                }
+            }
         }
-        Ok(ListPage {
-            items: list.items.into_iter().map(Arc::new).collect(),
-            resource_version: ResourceVersion::from(resource_version.as_str()),
-            continue_token: list.metadata.continue_.filter(|token| !token.is_empty()),
-            source_id: None,
-        })
+        Err(Box::new(Status::internal_error(
+            "the list answer ended without its last part",
+        )))
+    }
+
+    /// The list answer's body is read as it arrives and each item decoded as soon as
+    /// its last byte is in (without `managedFields` when
+    /// [`drop_managed_fields`](KubeSource::drop_managed_fields) is set), handed out
+    /// 500 at a time: the body is never held whole, and the reflector writes (or
+    /// gathers) objects while the rest is on the wire. An item that does not decode is
+    /// skipped and counted ([`decode_errors`](KubeSource::decode_errors)); a body that is
+    /// not a list, or ends early, fails the list (`InternalError`); a connection that
+    /// fails mid-body, `ServiceUnavailable`.
+    fn list_stream(&self, options: ListOptions) -> ListStream<'_, K> {
+        let start = ListRead::Start {
+            client: self.client.clone(),
+            request: self.list_request(&options),
+            drop_managed_fields: self.drop_managed_fields,
+            decode_errors: Arc::clone(&self.decode_errors),
+        };
+        futures::stream::unfold(start, ListRead::next).boxed()
     }
 
     async fn watch(
@@ -268,6 +312,162 @@ where
         });
         Ok(events.into_stream().boxed())
     }
+}
+
+/// Objects per [`ListPart::Items`] of a streamed list.
+const LIST_PART: usize = 500;
+
+/// The most bytes of an error answer read for its `Status`.
+const ERROR_BODY_LIMIT: usize = 1 << 20;
+
+impl<K> KubeSource<K>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Default,
+{
+    /// The list request as kube-client's `Api::list` (or, for `PartialObjectMeta<K>`,
+    /// `Api::list_metadata`) makes it.
+    fn list_request(&self, options: &ListOptions) -> Result<http::Request<Vec<u8>>, Box<Status>> {
+        let request = kube::core::Request::new(self.api.resource_url());
+        let params = list_params(options);
+        let built = if K::metadata_api() {
+            request.list_metadata(&params)
+        } else {
+            request.list(&params)
+        };
+        let mut built =
+            built.map_err(|error| Status::bad_request(format!("invalid list request: {error}")))?;
+        built.extensions_mut().insert("list");
+        Ok(built)
+    }
+}
+
+/// Where a streamed list is: the request to send, the body being read, or done.
+enum ListRead<K> {
+    Start {
+        client: Client,
+        request: Result<http::Request<Vec<u8>>, Box<Status>>,
+        drop_managed_fields: bool,
+        decode_errors: Arc<AtomicU64>,
+    },
+    Reading {
+        body: http_body_util::BodyDataStream<Body>,
+        list: ListBody<K>,
+        counted: u64,
+        decode_errors: Arc<AtomicU64>,
+    },
+    Done,
+}
+
+impl<K: DeserializeOwned + Send + Sync + 'static> ListRead<K> {
+    /// The next part of the list, and where the list is then.
+    async fn next(self) -> Option<(Result<ListPart<K>, Box<Status>>, Self)> {
+        let mut state = self;
+        loop {
+            state = match state {
+                ListRead::Done => return None,
+                ListRead::Start {
+                    client,
+                    request,
+                    drop_managed_fields,
+                    decode_errors,
+                } => match open(&client, request).await {
+                    Ok(body) => ListRead::Reading {
+                        body: body.into_data_stream(),
+                        list: ListBody::new(drop_managed_fields),
+                        counted: 0,
+                        decode_errors,
+                    },
+                    Err(status) => return Some((Err(status), ListRead::Done)),
+                },
+                ListRead::Reading {
+                    mut body,
+                    mut list,
+                    mut counted,
+                    decode_errors,
+                } => {
+                    if list.ready() >= LIST_PART {
+                        let part = ListPart::Items(list.take_items());
+                        let reading = ListRead::Reading {
+                            body,
+                            list,
+                            counted,
+                            decode_errors,
+                        };
+                        return Some((Ok(part), reading));
+                    }
+                    let fed = match body.next().await {
+                        Some(Ok(bytes)) => list.feed(&bytes),
+                        Some(Err(error)) => Err(Box::new(status_of(error))),
+                        None => {
+                            let last = list
+                                .finish()
+                                .and_then(|meta| last_page(meta, list.take_items()));
+                            return Some((last.map(ListPart::Last), ListRead::Done));
+                        }
+                    };
+                    let errors = list.decode_errors();
+                    decode_errors.fetch_add(errors - counted, Ordering::Relaxed);
+                    counted = errors;
+                    if let Err(status) = fed {
+                        return Some((Err(status), ListRead::Done));
+                    }
+                    ListRead::Reading {
+                        body,
+                        list,
+                        counted,
+                        decode_errors,
+                    }
+                }
+            };
+        }
+    }
+}
+
+/// Sends a request; its body when the answer is a success, else the answer's
+/// `Status` (as kube-client reads it: the JSON `Status`, or the code and text).
+async fn open(
+    client: &Client,
+    request: Result<http::Request<Vec<u8>>, Box<Status>>,
+) -> Result<Body, Box<Status>> {
+    let response = client
+        .send(request?.map(Body::from))
+        .await
+        .map_err(status_of)?;
+    let code = response.status();
+    if !(code.is_client_error() || code.is_server_error()) {
+        return Ok(response.into_body());
+    }
+    let body = http_body_util::Limited::new(response.into_body(), ERROR_BODY_LIMIT);
+    let text = body
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes())
+        .unwrap_or_default();
+    Err(Box::new(Status::from_slice(&text).unwrap_or_else(|_| {
+        Status::from_code(
+            i32::from(code.as_u16()),
+            String::from_utf8_lossy(&text).trim().to_owned(),
+        )
+    })))
+}
+
+/// The last part of a list: its remaining items and its metadata, which must carry
+/// the version the list was served at.
+fn last_page<K>(meta: ListMeta, items: Vec<Arc<K>>) -> Result<ListPage<K>, Box<Status>> {
+    let resource_version = meta.resource_version.unwrap_or_default();
+    if resource_version.is_empty() {
+        return Err(Status::internal_error(
+            "the list answer has no resource version: nothing could be watched from it",
+        )
+        .into());
+    }
+    Ok(ListPage {
+        items,
+        resource_version: ResourceVersion::from(resource_version.as_str()),
+        continue_token: meta.continue_token.filter(|token| !token.is_empty()),
+        source_id: None,
+    })
 }
 
 fn convert<K: Resource>(event: KubeEvent<K>) -> WatchEvent<K> {
