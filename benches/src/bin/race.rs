@@ -251,17 +251,14 @@ async fn contend(
         }
         "kube-client floor" => {
             let source = source(url);
-            let list = reflector::ListerWatcher::list(
-                &source,
-                reflector::ListOptions {
-                    resource_version: ResourceVersion::from("0"),
-                    limit: None,
-                    continue_token: None,
-                },
-            )
-            .await
-            .expect("the list");
-            let rv = list.resource_version.clone();
+            // kube-client's own list: the body read whole, then decoded.
+            let list = source
+                .api()
+                .list(&kube::api::ListParams::default().match_any())
+                .await
+                .expect("the list");
+            let rv =
+                ResourceVersion::from(list.metadata.resource_version.clone().unwrap_or_default());
             sync = started.elapsed();
             drop(list);
             rss = peak_rss_mib();

@@ -32,9 +32,17 @@ type Starter<T> = Box<
             ReflectorConfig,
             SharedHook,
             CancellationToken,
+            Companion,
         ) -> (ReflectorHandle, Pin<Box<dyn Future<Output = ()> + Send>>)
         + Send,
 >;
+
+/// What runs beside the informer's reflector: the processing task, and what closes its
+/// queue once the reflector stops.
+struct Companion {
+    processing: Pin<Box<dyn Future<Output = ()> + Send>>,
+    close_queue: Box<dyn FnOnce() + Send>,
+}
 
 /// Configures an [`Informer`]; [`start`](InformerBuilder::start) consumes it.
 ///
@@ -104,12 +112,17 @@ where
     S: Indexer<T> + 'static,
 {
     fn new<L: ListerWatcher<T>>(source: L, store: S) -> Self {
-        let starter: Starter<T> = Box::new(move |queue, config, on_error, shutdown| {
+        let starter: Starter<T> = Box::new(move |queue, config, on_error, shutdown, beside| {
             let reflector = Reflector::new(source, queue)
                 .with_config(config)
                 .on_error(move |error| report_to(&on_error, error));
             let handle = reflector.handle();
-            (handle, Box::pin(reflector.run(shutdown)))
+            let Companion {
+                processing,
+                close_queue,
+            } = beside;
+            let running = reflector.run_beside(shutdown, close_queue, processing);
+            (handle, Box::pin(running))
         });
         InformerBuilder {
             shared: Arc::new(Shared {
@@ -295,11 +308,30 @@ where
             resync_due: Arc::new(move || due.upgrade().is_some_and(|shared| resync_due(&shared))),
         };
         let _ = shared.runtime.set(tokio::runtime::Handle::current());
+        // The processing task runs beside the reflector, on its thread; a panic there
+        // is logged and ends the processing only, as a task of its own would.
+        let processing = process(Arc::clone(&shared), queue.clone(), batch_size, popped);
+        let processing = Box::pin(async move {
+            if let Err(panic) =
+                futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(processing)).await
+            {
+                tracing::error!(
+                    message = %store_core::panic::panic_message(panic.as_ref()),
+                    "informer processing task panicked"
+                );
+            }
+        });
+        let closing = queue.clone();
+        let beside = Companion {
+            processing,
+            close_queue: Box::new(move || closing.close()),
+        };
         let (handle, reflector) = starter(
             writer,
             config,
             Arc::clone(&shared.on_error),
             shutdown.clone(),
+            beside,
         );
         let _ = shared.reflector.set(handle.clone());
         tracing::debug!(name = %shared.name.lock(), atomic, batch_size, "informer starting");
@@ -314,17 +346,8 @@ where
         });
         let running = Arc::clone(&shared);
         let task = tokio::spawn(async move {
-            let processor = tokio::spawn(process(
-                Arc::clone(&running),
-                queue.clone(),
-                batch_size,
-                popped,
-            ));
+            // The reflector, then (the queue closed) the processing task draining it.
             reflector.await;
-            queue.close();
-            if let Err(error) = processor.await {
-                tracing::error!(%error, "informer processing task failed");
-            }
             running.join_handlers().await;
             running.state.mark_stopped();
             tracing::debug!("informer stopped");

@@ -35,6 +35,7 @@
 //! - `thread`: the thread of its own a reflector runs on, on a multi-thread runtime.
 
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -262,15 +263,39 @@ where
     /// panic there is resumed here, and dropping this future stops the thread as
     /// shutdown does.
     pub async fn run(self, shutdown: CancellationToken) {
+        self.run_beside(shutdown, || {}, std::future::ready(()))
+            .await;
+    }
+
+    /// [`run`](Reflector::run), with `companion` running beside it on the same thread
+    /// (the reflector's own, or the caller's): when the reflector stops, `stopped` is
+    /// called, then `companion` is awaited. An informer runs its processing task so,
+    /// next to the reflector that feeds its queue: handing an event from one to the
+    /// other then wakes no other thread.
+    pub(crate) async fn run_beside<C>(
+        self,
+        shutdown: CancellationToken,
+        stopped: impl FnOnce() + Send + 'static,
+        companion: C,
+    ) where
+        C: Future<Output = ()> + Send + 'static,
+    {
         let span = tracing::info_span!("reflector", name = %self.name);
-        if !(self.config.own_thread && thread::on_multi_thread_runtime()) {
-            return self.run_until(shutdown).instrument(span).await;
-        }
+        let own_thread = self.config.own_thread && thread::on_multi_thread_runtime();
         let name = thread_name(&self.name);
-        let run = move |stop| self.run_until(stop).instrument(span);
-        if let Err((run, error)) = thread::run_on_own_thread(name, &shutdown, run).await {
+        let work = move |stop: CancellationToken| async move {
+            let reflecting = async move {
+                self.run_until(stop).instrument(span).await;
+                stopped();
+            };
+            futures::join!(reflecting, companion);
+        };
+        if !own_thread {
+            return work(shutdown).await;
+        }
+        if let Err((work, error)) = thread::run_on_own_thread(name, &shutdown, work).await {
             tracing::warn!(%error, "no thread of its own for the reflector: running on the caller's runtime");
-            run(shutdown).await;
+            work(shutdown).await;
         }
     }
 

@@ -273,8 +273,14 @@ impl<K: DeserializeOwned> ListBody<K> {
         }
     }
 
+    /// Decodes one item: one UTF-8 check of the whole item, then serde_json's `&str`
+    /// path, which skips the per-string check of its `&[u8]` path.
     fn decode_item(&mut self, bytes: &[u8]) {
-        match serde_json::from_slice::<K>(bytes) {
+        let decoded = match std::str::from_utf8(bytes) {
+            Ok(text) => serde_json::from_str::<K>(text),
+            Err(_) => serde_json::from_slice::<K>(bytes),
+        };
+        match decoded {
             Ok(item) => self.items.push(Arc::new(item)),
             Err(error) => {
                 self.decode_errors += 1;

@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use kube::api::{ListParams, WatchParams};
 use kube::core::WatchEvent as KubeEvent;
 use kube::{Api, Client, Config, Resource};
@@ -262,7 +262,8 @@ where
     /// The list answer's body is read as it arrives and each item decoded as soon as
     /// its last byte is in (without `managedFields` when
     /// [`drop_managed_fields`](KubeSource::drop_managed_fields) is set), handed out
-    /// 500 at a time: the body is never held whole, and the reflector writes (or
+    /// 500 at a time, or as many as are decoded when the next bytes are not there yet:
+    /// the body is never held whole, and the reflector writes (or
     /// gathers) objects while the rest is on the wire. An item that does not decode is
     /// skipped and counted ([`decode_errors`](KubeSource::decode_errors)); a body that is
     /// not a list, or ends early, fails the list (`InternalError`); a connection that
@@ -396,7 +397,23 @@ impl<K: DeserializeOwned + Send + Sync + 'static> ListRead<K> {
                         };
                         return Some((Ok(part), reading));
                     }
-                    let fed = match body.next().await {
+                    // The next bytes, if they are here; else what is decoded goes now,
+                    // rather than waiting for a full part on a slow (or stalled) body.
+                    let next = match body.next().now_or_never() {
+                        Some(next) => next,
+                        None if list.ready() > 0 => {
+                            let part = ListPart::Items(list.take_items());
+                            let reading = ListRead::Reading {
+                                body,
+                                list,
+                                counted,
+                                decode_errors,
+                            };
+                            return Some((Ok(part), reading));
+                        }
+                        None => body.next().await,
+                    };
+                    let fed = match next {
                         Some(Ok(bytes)) => list.feed(&bytes),
                         Some(Err(error)) => Err(Box::new(status_of(error))),
                         None => {
