@@ -143,7 +143,7 @@ impl<K: DeserializeOwned> ListBody<K> {
                     i += 1;
                 }
                 At::Start => {
-                    self.expect(byte == b'{', i, "a list object")?;
+                    self.require(byte == b'{', i, "a list object")?;
                     self.at = At::Key { first: true };
                     i += 1;
                 }
@@ -152,7 +152,7 @@ impl<K: DeserializeOwned> ListBody<K> {
                         self.at = At::Done;
                         i += 1;
                     } else {
-                        self.expect(byte == b'"', i, "a key")?;
+                        self.require(byte == b'"', i, "a key")?;
                         self.scanner.reset();
                         self.pending.clear();
                         self.at = At::InKey;
@@ -174,7 +174,7 @@ impl<K: DeserializeOwned> ListBody<K> {
                     }
                 }
                 At::Colon(field) => {
-                    self.expect(byte == b':', i, "`:`")?;
+                    self.require(byte == b':', i, "`:`")?;
                     self.at = At::Value(field);
                     i += 1;
                 }
@@ -218,7 +218,7 @@ impl<K: DeserializeOwned> ListBody<K> {
                     match byte {
                         b',' => self.at = At::Item { first: false },
                         b']' => self.at = At::AfterValue,
-                        _ => self.expect(false, i, "`,` or `]` after an item")?,
+                        _ => self.require(false, i, "`,` or `]` after an item")?,
                     }
                     i += 1;
                 }
@@ -226,11 +226,11 @@ impl<K: DeserializeOwned> ListBody<K> {
                     match byte {
                         b',' => self.at = At::Key { first: false },
                         b'}' => self.at = At::Done,
-                        _ => self.expect(false, i, "`,` or `}`")?,
+                        _ => self.require(false, i, "`,` or `}`")?,
                     }
                     i += 1;
                 }
-                At::Done => self.expect(false, i, "nothing after the list object")?,
+                At::Done => self.require(false, i, "nothing after the list object")?,
             }
         }
         self.offset += chunk.len();
@@ -299,7 +299,7 @@ impl<K: DeserializeOwned> ListBody<K> {
         Ok(meta?)
     }
 
-    fn expect(&self, ok: bool, i: usize, what: &str) -> Result<(), Box<Status>> {
+    fn require(&self, ok: bool, i: usize, what: &str) -> Result<(), Box<Status>> {
         if ok {
             Ok(())
         } else {
