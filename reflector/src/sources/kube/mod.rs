@@ -387,7 +387,13 @@ impl<K: DeserializeOwned + Send + Sync + 'static> ListRead<K> {
                     mut counted,
                     decode_errors,
                 } => {
-                    if list.ready() >= LIST_PART {
+                    // A full part goes at once; so does a partial one when the next bytes
+                    // are not here yet, rather than waiting on a slow (or stalled) body.
+                    let mut next = None;
+                    if list.ready() < LIST_PART {
+                        next = body.next().now_or_never();
+                    }
+                    if next.is_none() && list.ready() > 0 {
                         let part = ListPart::Items(list.take_items());
                         let reading = ListRead::Reading {
                             body,
@@ -397,20 +403,8 @@ impl<K: DeserializeOwned + Send + Sync + 'static> ListRead<K> {
                         };
                         return Some((Ok(part), reading));
                     }
-                    // The next bytes, if they are here; else what is decoded goes now,
-                    // rather than waiting for a full part on a slow (or stalled) body.
-                    let next = match body.next().now_or_never() {
+                    let next = match next {
                         Some(next) => next,
-                        None if list.ready() > 0 => {
-                            let part = ListPart::Items(list.take_items());
-                            let reading = ListRead::Reading {
-                                body,
-                                list,
-                                counted,
-                                decode_errors,
-                            };
-                            return Some((Ok(part), reading));
-                        }
                         None => body.next().await,
                     };
                     let fed = match next {
